@@ -1,0 +1,86 @@
+/**
+ * What the controller needs from Mailcow, as typed operations. `MailcowClient` implements it over HTTP; tests may
+ * swap in anything that honours the same contract. Every method either resolves with a normalised result or rejects
+ * with a `MailcowError` (see `errors.ts`).
+ */
+
+export interface DomainLimits {
+  /** Free-text description shown in the Mailcow UI. */
+  description: string;
+  /** Maximum aliases in the domain. */
+  aliases: number;
+  /** Maximum mailboxes in the domain. */
+  mailboxes: number;
+  /** Default quota of a new mailbox, MiB. */
+  defquotaMb: number;
+  /** Maximum quota of one mailbox, MiB. */
+  maxquotaMb: number;
+  /** Quota of the whole domain, MiB. */
+  quotaMb: number;
+}
+
+export interface RateLimit {
+  /** Messages per frame; 0 clears the limit. */
+  value: number;
+  frame: "s" | "m" | "h" | "d";
+}
+
+export interface MailcowDomain {
+  name: string;
+  active: boolean;
+  mailboxCount: number;
+  /** Current limits, in the units of `DomainLimits`. */
+  limits: DomainLimits;
+  rateLimit: RateLimit | null;
+}
+
+export interface DkimKey {
+  selector: string;
+  /** The TXT record value, e.g. `v=DKIM1;k=rsa;t=s;s=email;p=...`, as one unsplit string. */
+  txt: string;
+  /** Key length in bits as Mailcow reports it. */
+  length: number;
+}
+
+export interface Mailbox {
+  /** Full address, `local@domain`. */
+  username: string;
+  localPart: string;
+  domain: string;
+  name: string;
+  active: boolean;
+  quotaMb: number;
+}
+
+export interface NewMailbox {
+  localPart: string;
+  domain: string;
+  /** Display name; defaults to the local part. */
+  name?: string;
+  password: string;
+  quotaMb: number;
+}
+
+export interface EnsureResult<T> {
+  value: T;
+  /** True when this call created the object; false when it already existed. */
+  created: boolean;
+}
+
+export interface MailcowApi {
+  getDomain(domain: string): Promise<MailcowDomain | null>;
+  /** GET first; creates the domain with explicit limits, `active: 1`, `restart_sogo: 0` and no DKIM when missing. */
+  ensureDomain(domain: string, limits: DomainLimits): Promise<EnsureResult<MailcowDomain>>;
+  setDomainActive(domain: string, active: boolean): Promise<void>;
+  setDomainRateLimit(domain: string, limit: RateLimit): Promise<void>;
+  getDkim(domain: string): Promise<DkimKey | null>;
+  /** GET first; creates a key of `keySize` bits with `selector` when missing. */
+  ensureDkim(domain: string, selector: string, keySize?: number): Promise<EnsureResult<DkimKey>>;
+  listMailboxes(domain: string): Promise<Mailbox[]>;
+  addMailbox(mailbox: NewMailbox): Promise<Mailbox>;
+  deleteMailbox(address: string): Promise<void>;
+  /** Deletes every mailbox of the domain, then the domain, then its DKIM key. The only call that destroys mail. */
+  purgeDomain(domain: string): Promise<void>;
+  /** Cheap authenticated call used by readiness checks. */
+  ping(): Promise<void>;
+}
