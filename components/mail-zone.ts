@@ -1,0 +1,107 @@
+/**
+ * The shared mail zone: everything `pulumi up` of the zone stack declares, composed from one component per concept.
+ * The lead wires Mailcow's workloads, the controller and backups in here; what they need is exposed below.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ZoneConfig } from "../stacks/zone-config";
+import { MailHostDns } from "./mail-host-dns";
+import { MailRoutes } from "./mail-routes";
+import { MAILCOW_TLS_SECRET, mailcowApiBaseUrl } from "./mailcow-endpoints";
+import { NetworkPolicies } from "./network-policies";
+import { TraefikEntrypoints } from "./traefik-entrypoints";
+import { enabledEntrypoints } from "./traefik-values";
+import { WebIngress } from "./web-ingress";
+import { ZoneNamespace } from "./zone-namespace";
+import { ZoneSecrets } from "./zone-secrets";
+
+export interface MailZoneArgs {
+  config: ZoneConfig;
+  /** Mailcow's API base URL for the controller; defaults to the in-cluster nginx Service (set it in external mode). */
+  mailcowApiUrl?: pulumi.Input<string>;
+}
+
+export class MailZone extends pulumi.ComponentResource {
+  readonly config: ZoneConfig;
+  /** The zone namespace's name, resolved after the Namespace exists: use it so children wait for the namespace. */
+  readonly namespace: pulumi.Output<string>;
+  readonly mailcowSecretName: string;
+  readonly tlsSecretName: string = MAILCOW_TLS_SECRET;
+  readonly controllerSecretName: string;
+  readonly controllerSecretNamespace: string;
+  readonly apiUrl: pulumi.Output<string>;
+  readonly secrets: ZoneSecrets;
+  readonly traefik?: TraefikEntrypoints;
+
+  constructor(name: string, args: MailZoneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mail-zone:zone:MailZone", name, {}, opts);
+    const config = args.config;
+    this.config = config;
+    const child = { parent: this };
+
+    const namespace = new ZoneNamespace(`${name}-namespace`, { name: config.namespace }, child);
+    this.namespace = namespace.name;
+    this.apiUrl = pulumi.output(args.mailcowApiUrl ?? this.namespace.apply(mailcowApiBaseUrl));
+
+    this.secrets = new ZoneSecrets(
+      `${name}-secrets`,
+      {
+        namespace: this.namespace,
+        platformNamespace: config.platformNamespace,
+        controllerSecretName: config.controllerSecretName,
+        apiUrl: this.apiUrl,
+        mailHostname: config.hostname,
+      },
+      child,
+    );
+    this.mailcowSecretName = this.secrets.mailcowSecretName;
+    this.controllerSecretName = this.secrets.controllerSecretName;
+    this.controllerSecretNamespace = this.secrets.controllerSecretNamespace;
+
+    // ---- Mailcow workloads: the lead adds the Mailcow workloads component here (components/mailcow/), using
+    // ---- this.namespace, this.mailcowSecretName, this.tlsSecretName and this.config.
+
+    if (config.traefik.manageHelmChartConfig) {
+      this.traefik = new TraefikEntrypoints(`${name}-traefik`, { traefik: config.traefik }, child);
+    }
+    const entrypoints = enabledEntrypoints(config.traefik);
+    new MailRoutes(
+      `${name}-mail-routes`,
+      { namespace: this.namespace, entrypoints, proxyProtocolMode: config.traefik.proxyProtocolMode },
+      child,
+    );
+    new WebIngress(
+      `${name}-web`,
+      { namespace: this.namespace, hostname: config.hostname, web: config.web, cluster: config.cluster },
+      child,
+    );
+    new NetworkPolicies(
+      `${name}-network`,
+      {
+        namespace: this.namespace,
+        entrypoints,
+        traefikNamespace: config.traefik.namespace,
+        traefikPodSelector: config.traefik.podSelector,
+        platformNamespace: config.platformNamespace,
+      },
+      child,
+    );
+    if (config.dns.provider === "cloudflare") {
+      new MailHostDns(
+        `${name}-dns`,
+        {
+          zone: config.dns.zone,
+          accountId: config.dns.accountId,
+          hostname: config.hostname,
+          publicIPv4: config.publicIPv4,
+          publicIPv6: config.publicIPv6,
+        },
+        child,
+      );
+    }
+    this.registerOutputs({
+      namespace: this.namespace,
+      apiUrl: this.apiUrl,
+      controllerSecretName: this.controllerSecretName,
+    });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Pure builders for the zone's NetworkPolicies. Ingress is denied by default; then exactly three ways in:
+ * Mailcow pods among themselves, Traefik to the PROXY listeners and the web port, and the controller to the web
+ * (API) port. Egress is left open (Mailcow must reach DNS, other mail servers and its update sources).
+ */
+import { CONTROLLER_POD_LABELS, MAILCOW_POD_LABELS } from "./labels";
+import { MAILCOW_WEB_PORT, type MailEntrypoint, PROXY_LISTENERS } from "./mailcow-endpoints";
+
+/** Label every namespace carries with its own name (Kubernetes ≥ 1.22). */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+export interface NetworkPolicyPort {
+  protocol: "TCP";
+  port: number;
+}
+
+export interface NetworkPolicyPeer {
+  podSelector: { matchLabels: Record<string, string> };
+  namespaceSelector?: { matchLabels: Record<string, string> };
+}
+
+export interface NetworkPolicySpec {
+  podSelector: { matchLabels?: Record<string, string> };
+  policyTypes: ["Ingress"];
+  ingress?: { from: NetworkPolicyPeer[]; ports?: NetworkPolicyPort[] }[];
+}
+
+export interface NamedNetworkPolicy {
+  name: string;
+  spec: NetworkPolicySpec;
+}
+
+export interface NetworkPolicyInputs {
+  entrypoints: readonly MailEntrypoint[];
+  traefikNamespace: string;
+  traefikPodSelector: Record<string, string>;
+  platformNamespace: string;
+}
+
+const tcp = (port: number): NetworkPolicyPort => ({ protocol: "TCP", port });
+
+/** The PROXY listener ports behind the enabled entrypoints, each once, ascending. */
+export function proxyListenerPorts(entrypoints: readonly MailEntrypoint[]): number[] {
+  return [...new Set(entrypoints.map((e) => PROXY_LISTENERS[e].port))].sort((a, b) => a - b);
+}
+
+export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[] {
+  const mailcow = { matchLabels: { ...MAILCOW_POD_LABELS } };
+  return [
+    { name: "default-deny-ingress", spec: { podSelector: {}, policyTypes: ["Ingress"] } },
+    {
+      name: "mailcow-internal",
+      spec: { podSelector: mailcow, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: mailcow }] }] },
+    },
+    {
+      name: "traefik-to-mailcow",
+      spec: {
+        podSelector: mailcow,
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: input.traefikNamespace } },
+                podSelector: { matchLabels: { ...input.traefikPodSelector } },
+              },
+            ],
+            ports: [...proxyListenerPorts(input.entrypoints), MAILCOW_WEB_PORT].map(tcp),
+          },
+        ],
+      },
+    },
+    {
+      name: "controller-to-mailcow-api",
+      spec: {
+        podSelector: mailcow,
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: input.platformNamespace } },
+                podSelector: { matchLabels: { ...CONTROLLER_POD_LABELS } },
+              },
+            ],
+            ports: [tcp(MAILCOW_WEB_PORT)],
+          },
+        ],
+      },
+    },
+  ];
+}
