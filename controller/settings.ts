@@ -1,0 +1,366 @@
+/**
+ * The controller's settings, parsed from the environment once at start. A missing or bad setting fails here with a
+ * message naming the variable and what it expects; values of secret variables are never printed.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import type { DomainLimits, RateLimit } from "./mailcow/api";
+
+export type SiteLayoutKind = "namespace-per-site" | "shared-namespace";
+export type DnsProviderKind = "cloudflare" | "manual";
+export type StackRunnerKind = "automation" | "preview";
+export type DmarcPolicy = "none" | "quarantine" | "reject";
+
+export interface Settings {
+  mailcow: {
+    apiUrl: string;
+    apiKey: string;
+    /** The mail host (MX target); when absent, derived from the API URL if that is a public name. */
+    hostname: string | undefined;
+    caFile: string | undefined;
+    timeoutMs: number;
+  };
+  /** Bearer tokens accepted on the API (several, for rotation). */
+  tokens: string[];
+  annotationPrefix: string;
+  siteLayout: SiteLayoutKind;
+  /** Namespace name for a slug in the namespace-per-site layout; `{slug}` is replaced. */
+  namespaceTemplate: string;
+  pulumi: {
+    runner: StackRunnerKind;
+    backendUrl: string;
+    /** Exactly one of these is set when the runner is `automation`. */
+    passphrase: string | undefined;
+    passphraseFile: string | undefined;
+  };
+  dns: {
+    provider: DnsProviderKind;
+    cloudflareApiToken: string | undefined;
+    cloudflareAccountId: string | undefined;
+    allowedSuffixes: string[];
+    spfInclude: string | undefined;
+    dmarcPolicy: DmarcPolicy;
+    dmarcRua: string | undefined;
+    tlsRptRua: string | undefined;
+    mtaSts: boolean;
+    pop3: boolean;
+    ttl: number;
+  };
+  dkim: { selector: string; keySize: number };
+  domainLimits: DomainLimits;
+  rateLimit: RateLimit;
+  maxParallelRuns: number;
+  /** 0 turns the periodic resync off. */
+  resyncIntervalSeconds: number;
+  retry: { baseMs: number; capMs: number; maxAttempts: number };
+  shutdownDeadlineSeconds: number;
+  host: string;
+  port: number;
+  bodyLimit: string;
+  dataDir: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+/** Variables whose values are secret: never echoed in an error. */
+export const SECRET_SETTINGS = [
+  "MAILCOW_API_KEY",
+  "CONTROLLER_TOKENS",
+  "CONTROLLER_TOKEN",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "CLOUDFLARE_API_TOKEN",
+] as const;
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid controller settings:\n  - ${problems.join("\n  - ")}`);
+    this.name = "SettingsError";
+  }
+}
+
+const MIN_TOKEN_LENGTH = 32;
+const SLUG_PLACEHOLDER = "{slug}";
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
+    .default(def ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http(s) URL" });
+const dnsName = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+    "expected a DNS name like mail.example.com",
+  );
+const prefix = z
+  .string()
+  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS-style prefix");
+const mailto = z.email({ message: "expected an email address" });
+
+const envSchema = z.object({
+  MAILCOW_API_URL: httpUrl,
+  MAILCOW_API_KEY: z.string().min(1, "required"),
+  MAILCOW_HOSTNAME: dnsName.optional(),
+  MAILCOW_CA_FILE: z.string().min(1).optional(),
+  MAILCOW_TIMEOUT_MS: int(10_000, 100, 300_000),
+  CONTROLLER_TOKENS: z.string().optional(),
+  CONTROLLER_TOKEN: z.string().optional(),
+  CONTROLLER_TOKEN_FILE: z.string().optional(),
+  ANNOTATION_PREFIX: prefix.default("voxeil.io"),
+  SITE_LAYOUT: z.enum(["namespace-per-site", "shared-namespace"]).default("namespace-per-site"),
+  NAMESPACE_TEMPLATE: z
+    .string()
+    .refine((t) => t.includes(SLUG_PLACEHOLDER), `expected a template containing ${SLUG_PLACEHOLDER}`)
+    .default("tenant-{slug}"),
+  STACK_RUNNER: z.enum(["automation", "preview"]).default("automation"),
+  PULUMI_BACKEND_URL: z
+    .string()
+    .regex(
+      /^(file|s3|gs|azblob|https?):\/\//,
+      "expected a Pulumi backend URL (file://, s3://, gs://, azblob://, https://)",
+    )
+    .optional(),
+  PULUMI_CONFIG_PASSPHRASE: z.string().optional(),
+  PULUMI_CONFIG_PASSPHRASE_FILE: z.string().optional(),
+  CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
+  CLOUDFLARE_ACCOUNT_ID: z
+    .string()
+    .regex(/^[a-f0-9]{32}$/, "expected a 32-character hex account id")
+    .optional(),
+  DNS_PROVIDER: z.enum(["cloudflare", "manual"]).default("manual"),
+  ALLOWED_DOMAIN_SUFFIXES: z.string().default(""),
+  SPF_INCLUDE: dnsName.optional(),
+  DMARC_POLICY: z.enum(["none", "quarantine", "reject"]).default("quarantine"),
+  DMARC_RUA: mailto.optional(),
+  TLSRPT_RUA: mailto.optional(),
+  MTA_STS: bool(false),
+  POP3_ENABLED: bool(false),
+  DNS_TTL: int(1, 1, 86_400),
+  DKIM_SELECTOR: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,63}$/, "expected a DKIM selector of letters, digits, '.', '_' or '-'")
+    .default("dkim"),
+  DKIM_KEY_SIZE: z.coerce
+    .number()
+    .refine((n) => [1024, 2048, 3072, 4096].includes(n), "expected 1024, 2048, 3072 or 4096")
+    .default(2048),
+  MAIL_DOMAIN_ALIASES: int(400, 0, 1_000_000),
+  MAIL_DOMAIN_MAILBOXES: int(10, 1, 1_000_000),
+  MAIL_DOMAIN_DEFQUOTA_MB: int(3072, 1, 10_000_000),
+  MAIL_DOMAIN_MAXQUOTA_MB: int(10_240, 1, 10_000_000),
+  MAIL_DOMAIN_QUOTA_MB: int(10_240, 1, 100_000_000),
+  MAIL_RATE_LIMIT_VALUE: int(500, 0, 1_000_000),
+  MAIL_RATE_LIMIT_FRAME: z.enum(["s", "m", "h", "d"]).default("h"),
+  MAX_PARALLEL_RUNS: int(4, 1, 64),
+  RESYNC_INTERVAL_SECONDS: int(3600, 0, 7 * 86_400),
+  RETRY_BASE_MS: int(1000, 1, 600_000),
+  RETRY_CAP_MS: int(60_000, 1, 3_600_000),
+  RETRY_MAX_ATTEMPTS: int(6, 1, 100),
+  SHUTDOWN_DEADLINE_SECONDS: int(60, 0, 3600),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: int(8080, 1, 65_535),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, "expected a size like 16kb")
+    .default("16kb"),
+  DATA_DIR: z.string().min(1).default("/var/lib/mail-zone-controller"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type ReadFile = (file: string) => string;
+
+const defaultReadFile: ReadFile = (file) => readFileSync(file, "utf8");
+
+/** Parses the environment into `Settings` or throws a `SettingsError` listing every problem. */
+export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaultReadFile): Settings {
+  // Kubernetes renders an unset optional Secret key as "": treat it as absent.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? "environment");
+      problems.push(describeIssue(key, issue.message, cleaned[key]));
+    }
+    throw new SettingsError(problems);
+  }
+  const e = parsed.data;
+
+  const tokens = readTokens(e, readFile, problems);
+  const dataDir = path.resolve(e.DATA_DIR);
+  const passphraseFile = e.PULUMI_CONFIG_PASSPHRASE_FILE;
+  let passphrase = e.PULUMI_CONFIG_PASSPHRASE;
+  if (passphrase !== undefined && passphraseFile !== undefined) {
+    problems.push("PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE: set only one");
+  } else if (passphraseFile !== undefined) {
+    const fromFile = readSecretFile("PULUMI_CONFIG_PASSPHRASE_FILE", passphraseFile, readFile, problems);
+    if (fromFile === "") problems.push(`PULUMI_CONFIG_PASSPHRASE_FILE: the file ${passphraseFile} is empty`);
+    passphrase = undefined;
+  } else if (passphrase === undefined && e.STACK_RUNNER === "automation") {
+    problems.push(
+      "PULUMI_CONFIG_PASSPHRASE: required (or PULUMI_CONFIG_PASSPHRASE_FILE) to encrypt the site stacks' secrets",
+    );
+  }
+  if (e.DNS_PROVIDER === "cloudflare" && !e.CLOUDFLARE_API_TOKEN) {
+    problems.push("CLOUDFLARE_API_TOKEN: required when DNS_PROVIDER is cloudflare");
+  }
+  if (e.MAIL_DOMAIN_DEFQUOTA_MB > e.MAIL_DOMAIN_MAXQUOTA_MB) {
+    problems.push(
+      `MAIL_DOMAIN_DEFQUOTA_MB: must not exceed MAIL_DOMAIN_MAXQUOTA_MB (${e.MAIL_DOMAIN_DEFQUOTA_MB} > ${e.MAIL_DOMAIN_MAXQUOTA_MB})`,
+    );
+  }
+  if (e.MAIL_DOMAIN_MAXQUOTA_MB > e.MAIL_DOMAIN_QUOTA_MB) {
+    problems.push(
+      `MAIL_DOMAIN_MAXQUOTA_MB: must not exceed MAIL_DOMAIN_QUOTA_MB (${e.MAIL_DOMAIN_MAXQUOTA_MB} > ${e.MAIL_DOMAIN_QUOTA_MB})`,
+    );
+  }
+  if (e.RETRY_BASE_MS > e.RETRY_CAP_MS) {
+    problems.push(`RETRY_BASE_MS: must not exceed RETRY_CAP_MS (${e.RETRY_BASE_MS} > ${e.RETRY_CAP_MS})`);
+  }
+  const allowedSuffixes = parseSuffixes(e.ALLOWED_DOMAIN_SUFFIXES, problems);
+  const hostname = e.MAILCOW_HOSTNAME?.toLowerCase() ?? hostnameFromApiUrl(e.MAILCOW_API_URL);
+  if (hostname === undefined) {
+    problems.push(
+      `MAILCOW_HOSTNAME: required because MAILCOW_API_URL (${e.MAILCOW_API_URL}) is not the public mail host; expected e.g. mail.example.com`,
+    );
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+
+  return {
+    mailcow: {
+      apiUrl: e.MAILCOW_API_URL.replace(/\/+$/, ""),
+      apiKey: e.MAILCOW_API_KEY,
+      hostname,
+      caFile: e.MAILCOW_CA_FILE,
+      timeoutMs: e.MAILCOW_TIMEOUT_MS,
+    },
+    tokens,
+    annotationPrefix: e.ANNOTATION_PREFIX,
+    siteLayout: e.SITE_LAYOUT,
+    namespaceTemplate: e.NAMESPACE_TEMPLATE,
+    pulumi: {
+      runner: e.STACK_RUNNER,
+      backendUrl: e.PULUMI_BACKEND_URL ?? `file://${path.join(dataDir, "pulumi-state")}`,
+      passphrase,
+      passphraseFile,
+    },
+    dns: {
+      provider: e.DNS_PROVIDER,
+      cloudflareApiToken: e.CLOUDFLARE_API_TOKEN,
+      cloudflareAccountId: e.CLOUDFLARE_ACCOUNT_ID,
+      allowedSuffixes,
+      spfInclude: e.SPF_INCLUDE?.toLowerCase(),
+      dmarcPolicy: e.DMARC_POLICY,
+      dmarcRua: e.DMARC_RUA,
+      tlsRptRua: e.TLSRPT_RUA,
+      mtaSts: e.MTA_STS,
+      pop3: e.POP3_ENABLED,
+      ttl: e.DNS_TTL,
+    },
+    dkim: { selector: e.DKIM_SELECTOR, keySize: e.DKIM_KEY_SIZE },
+    domainLimits: {
+      description: "managed by mail-zone-controller",
+      aliases: e.MAIL_DOMAIN_ALIASES,
+      mailboxes: e.MAIL_DOMAIN_MAILBOXES,
+      defquotaMb: e.MAIL_DOMAIN_DEFQUOTA_MB,
+      maxquotaMb: e.MAIL_DOMAIN_MAXQUOTA_MB,
+      quotaMb: e.MAIL_DOMAIN_QUOTA_MB,
+    },
+    rateLimit: { value: e.MAIL_RATE_LIMIT_VALUE, frame: e.MAIL_RATE_LIMIT_FRAME },
+    maxParallelRuns: e.MAX_PARALLEL_RUNS,
+    resyncIntervalSeconds: e.RESYNC_INTERVAL_SECONDS,
+    retry: { baseMs: e.RETRY_BASE_MS, capMs: e.RETRY_CAP_MS, maxAttempts: e.RETRY_MAX_ATTEMPTS },
+    shutdownDeadlineSeconds: e.SHUTDOWN_DEADLINE_SECONDS,
+    host: e.HOST,
+    port: e.PORT,
+    bodyLimit: e.BODY_LIMIT.toLowerCase(),
+    dataDir,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Every secret value the settings hold, for scrubbing logs, annotations and error bodies. */
+export function secretValues(settings: Settings): string[] {
+  return [settings.mailcow.apiKey, ...settings.tokens, settings.pulumi.passphrase, settings.dns.cloudflareApiToken]
+    .filter((v): v is string => typeof v === "string" && v.length > 0)
+    .sort((a, b) => b.length - a.length);
+}
+
+function describeIssue(key: string, message: string, value: string | undefined): string {
+  const secret = (SECRET_SETTINGS as readonly string[]).includes(key);
+  if (value === undefined) return `${key}: required`;
+  return secret ? `${key}: ${message}` : `${key}: ${message} (got ${JSON.stringify(value)})`;
+}
+
+function readTokens(e: z.infer<typeof envSchema>, readFile: ReadFile, problems: string[]): string[] {
+  const sources: Array<[string, string | undefined]> = [
+    ["CONTROLLER_TOKENS", e.CONTROLLER_TOKENS],
+    ["CONTROLLER_TOKEN", e.CONTROLLER_TOKEN],
+    [
+      "CONTROLLER_TOKEN_FILE",
+      e.CONTROLLER_TOKEN_FILE === undefined
+        ? undefined
+        : readSecretFile("CONTROLLER_TOKEN_FILE", e.CONTROLLER_TOKEN_FILE, readFile, problems),
+    ],
+  ];
+  const tokens: string[] = [];
+  for (const [name, raw] of sources) {
+    if (raw === undefined) continue;
+    // A token file may hold several tokens, one a line or comma-separated.
+    const parts = raw
+      .split(/[,\n]/)
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0);
+    parts.forEach((t, i) => {
+      if (t.length < MIN_TOKEN_LENGTH) {
+        problems.push(`${name}: token ${i + 1} has ${t.length} characters; expected at least ${MIN_TOKEN_LENGTH}`);
+      } else if (/\s/.test(t)) {
+        problems.push(`${name}: token ${i + 1} contains whitespace`);
+      } else tokens.push(t);
+    });
+  }
+  if (tokens.length === 0 && problems.every((p) => !p.startsWith("CONTROLLER_TOKEN"))) {
+    problems.push(
+      `CONTROLLER_TOKENS: required (or CONTROLLER_TOKEN / CONTROLLER_TOKEN_FILE): at least one bearer token of ${MIN_TOKEN_LENGTH}+ characters`,
+    );
+  }
+  return [...new Set(tokens)];
+}
+
+function readSecretFile(name: string, file: string, readFile: ReadFile, problems: string[]): string | undefined {
+  try {
+    return readFile(file).trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    problems.push(`${name}: cannot read ${file} (${code})`);
+    return undefined;
+  }
+}
+
+function parseSuffixes(raw: string, problems: string[]): string[] {
+  const out: string[] = [];
+  for (const s of raw.split(",")) {
+    const suffix = s
+      .trim()
+      .toLowerCase()
+      .replace(/^\*?\./, "");
+    if (suffix === "") continue;
+    if (!dnsName.safeParse(suffix).success && !/^[a-z]{2,63}$/.test(suffix)) {
+      problems.push(
+        `ALLOWED_DOMAIN_SUFFIXES: ${JSON.stringify(s.trim())} is not a domain suffix like example.com or .org`,
+      );
+    } else out.push(suffix);
+  }
+  return out;
+}
+
+/** The API URL's host is the mail host only when it is a public DNS name (not a cluster Service or an IP). */
+export function hostnameFromApiUrl(apiUrl: string): string | undefined {
+  const host = new URL(apiUrl).hostname.toLowerCase();
+  if (/^[\d.]+$/.test(host) || host.includes(":") || host === "localhost") return undefined;
+  if (/\.(svc|cluster\.local|local|internal)$/.test(host) || host.endsWith(".svc.cluster.local")) return undefined;
+  if (!host.includes(".")) return undefined;
+  return host;
+}

@@ -1,0 +1,83 @@
+/**
+ * A hosted site as the controller sees it, and the port through which it reads and writes the site's mail state
+ * (namespace annotations in production, anything in tests).
+ */
+
+/** Voxeil's slug rule (`validateSlug`), plus Kubernetes' 63-character limit for names built from it. */
+export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const SLUG_MAX_LENGTH = 63;
+
+export function isValidSlug(slug: string): boolean {
+  return slug.length <= SLUG_MAX_LENGTH && SLUG_PATTERN.test(slug);
+}
+
+export const MAIL_STATUSES = [
+  "pending",
+  "provisioning",
+  "ready",
+  "disabling",
+  "disabled",
+  "purging",
+  "purged",
+  "error",
+] as const;
+export type MailStatus = (typeof MAIL_STATUSES)[number];
+
+/** Statuses that promise work still to do; a restart queues these sites again. */
+const UNSETTLED: ReadonlySet<MailStatus> = new Set(["pending", "provisioning", "disabling", "purging"]);
+
+export function isSettled(status: MailStatus | null): boolean {
+  return status === null || !UNSETTLED.has(status);
+}
+
+export const MAIL_PROVIDER = "mailcow";
+
+export interface MailState {
+  /** The desired state: mail on or off. */
+  enabled: boolean;
+  provider: string;
+  /** The mail domain the controller acted on (empty until the first enable). */
+  domain: string;
+  /** Null when the controller has never touched the site. */
+  status: MailStatus | null;
+  /** Short, secret-free; empty when healthy. */
+  lastError: string;
+}
+
+export interface Site {
+  slug: string;
+  namespace: string;
+  /** The site's domain from its annotation; null when the namespace has none. */
+  domain: string | null;
+  mail: MailState;
+}
+
+export interface SiteDirectory {
+  find(slug: string): Promise<Site | null>;
+  /** Writes only the given fields of the site's mail state; other keys stay as they are. */
+  patchMail(slug: string, patch: Partial<MailState>): Promise<void>;
+  /** Every site the layout can see (for the restart re-queue and the periodic resync). */
+  listSites(): Promise<Site[]>;
+  /** Cheap call proving the backing store answers (readiness). */
+  ping(): Promise<void>;
+}
+
+/** Raised when the site the caller named does not exist (any more). */
+export class SiteNotFoundError extends Error {
+  constructor(readonly slug: string) {
+    super(`site ${slug} not found`);
+    this.name = "SiteNotFoundError";
+  }
+}
+
+/** The site store (the Kubernetes API) failed; `transient` when a retry may succeed (conflict, 429, 5xx, network). */
+export class SiteStoreError extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "SiteStoreError";
+  }
+}
