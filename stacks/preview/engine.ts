@@ -32,6 +32,20 @@ export interface Plan<T> {
    * were marked secret. Tests search rendered output for these.
    */
   secretValues: string[];
+  /** Which generated-secret resource output produced which mock value (the render names them in its recipes). */
+  generatedSecrets: GeneratedSecret[];
+}
+
+export interface GeneratedSecret {
+  /** Type token of the generating resource, e.g. `random:index/randomPassword:RandomPassword`. */
+  type: string;
+  /** Its Pulumi resource name. */
+  name: string;
+  /** The secret output, e.g. `result`. */
+  field: string;
+  /** Its requested length (the `length` input), when it has one. */
+  length?: number;
+  value: string;
 }
 
 export interface PlanOptions {
@@ -108,6 +122,7 @@ export async function planProgram<T>(program: () => Promise<T> | T, options: Pla
   running = true;
   const resources: PlannedResource[] = [];
   const secretValues = new Set<string>();
+  const generatedSecrets: GeneratedSecret[] = [];
   try {
     const config = options.config ?? {};
     for (const key of options.secretKeys ?? []) {
@@ -131,6 +146,13 @@ export async function planProgram<T>(program: () => Promise<T> | T, options: Pla
             for (const field of secretOutputs) {
               const v = mockSecret(`${args.name}/${field}`, length);
               secretValues.add(v);
+              generatedSecrets.push({
+                type: args.type,
+                name: args.name,
+                field,
+                length: typeof args.inputs.length === "number" ? args.inputs.length : undefined,
+                value: v,
+              });
               state[field] = wrapSecret(v);
             }
           }
@@ -153,7 +175,14 @@ export async function planProgram<T>(program: () => Promise<T> | T, options: Pla
     // Registrations reach the mocks asynchronously; disconnect waits for the queue to drain.
     await pulumi.runtime.disconnect();
     const outputs = (await resolveDeep(result)) as T;
-    return { project: options.project, stack: options.stack, resources, outputs, secretValues: [...secretValues] };
+    return {
+      project: options.project,
+      stack: options.stack,
+      resources,
+      outputs,
+      secretValues: [...secretValues],
+      generatedSecrets,
+    };
   } finally {
     running = false;
   }
