@@ -1,0 +1,42 @@
+/**
+ * The per-site inline program the controller runs through the Automation API (project `mail-sites`, stack = slug),
+ * and that `npm run preview -- --site FILE` runs under the mock engine. It reads the `mail-sites:*` config, builds
+ * the site's `SiteMailDns` and returns the records to publish.
+ */
+import { SiteMailDns } from "../components/site-mail-dns";
+import { type MailDnsRecord, mtaStsPolicy } from "../components/site-records";
+import { loadSiteConfig, recordsForSite } from "./site-config";
+
+export interface SiteProgramOutputs {
+  /** `cloudflare` or `manual`. */
+  provider: string;
+  /** The records the site should have (empty when disabled). With `manual`, what the operator publishes by hand. */
+  records: MailDnsRecord[];
+  /** The MTA-STS policy file the web front must serve at `mta-sts.<domain>/.well-known/mta-sts.txt` (enabled only). */
+  mtaStsPolicy?: string;
+}
+
+export async function siteProgram(): Promise<SiteProgramOutputs> {
+  const input = loadSiteConfig();
+  new SiteMailDns(input.slug, { input });
+  const records = recordsForSite(input);
+  return {
+    provider: input.dnsProvider,
+    records,
+    ...(input.enabled ? { mtaStsPolicy: mtaStsPolicy(input) } : {}),
+  };
+}
+
+/** The invoke token of the Cloudflare zone lookup. */
+export const CLOUDFLARE_GET_ZONE = "cloudflare:index/getZone:getZone";
+
+/**
+ * Invoke answers for running `siteProgram` offline (preview, tests): the Cloudflare zone lookup returns a placeholder
+ * zone named as asked. Pass as `planProgram(..., { call: previewSiteCalls })`.
+ */
+export function previewSiteCalls(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (token !== CLOUDFLARE_GET_ZONE) return undefined;
+  const filter = (inputs.filter ?? {}) as { name?: string };
+  const name = filter.name ?? "unknown-zone";
+  return { id: `preview-zone-${name}`, name, status: "active" };
+}
