@@ -65,6 +65,8 @@ export interface EnsureResult<T> {
   value: T;
   /** True when this call created the object; false when it already existed. */
   created: boolean;
+  /** Mailcow's `warning` entries for the create (e.g. `domain_added_sogo_failed (a.com)`); absent when none. */
+  warnings?: readonly string[];
 }
 
 export interface MailcowApi {

@@ -1,0 +1,428 @@
+import { createPublicKey, verify } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
+import { DEFAULT_DOMAIN_LIMITS, DEFAULT_RATE_LIMIT, MailcowClient } from "./client";
+import { MailcowError } from "./errors";
+
+let double: MailcowDouble;
+let client: MailcowClient;
+
+beforeEach(async () => {
+  double = await startMailcowDouble({ reuseDkimKeys: true });
+  client = new MailcowClient({ baseUrl: double.url, apiKey: double.apiKey, retries: 0 });
+});
+
+afterEach(async () => {
+  client.close();
+  await double.close();
+});
+
+async function rejection(promise: Promise<unknown>): Promise<MailcowError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MailcowError);
+  return err as MailcowError;
+}
+
+const limits = { ...DEFAULT_DOMAIN_LIMITS, description: "Site a.com" };
+
+describe("defaults", () => {
+  it("documents Mailcow's Default template as the default domain limits and no rate limit", () => {
+    expect(DEFAULT_DOMAIN_LIMITS).toEqual({
+      description: "",
+      aliases: 400,
+      mailboxes: 10,
+      defquotaMb: 3072,
+      maxquotaMb: 10240,
+      quotaMb: 10240,
+    });
+    expect(DEFAULT_RATE_LIMIT.value).toBe(0);
+  });
+});
+
+describe("domains", () => {
+  it("getDomain returns null for a domain Mailcow answers {} for", async () => {
+    expect(await client.getDomain("missing.com")).toBeNull();
+  });
+
+  it("getDomain converts byte quotas to MiB and string flags to booleans", async () => {
+    double.state.seedDomain("a.com", { defquota: 1024, maxquota: 2048, quota: 4096, active: 0 });
+    double.state.seedMailbox("info@a.com");
+    const d = await client.getDomain("A.com");
+    expect(d).toEqual({
+      name: "a.com",
+      active: false,
+      mailboxCount: 1,
+      limits: { description: "a.com", aliases: 400, mailboxes: 10, defquotaMb: 1024, maxquotaMb: 2048, quotaMb: 4096 },
+      rateLimit: null,
+    });
+  });
+
+  it("ensureDomain creates a missing domain with explicit fields, no SOGo restart and no implicit DKIM", async () => {
+    const result = await client.ensureDomain("a.com", limits);
+    expect(result.created).toBe(true);
+    expect(result.value.name).toBe("a.com");
+    expect(result.value.limits).toEqual(limits);
+    expect(result.warnings).toBeUndefined();
+    const add = double.requests.find((r) => r.route === "add/domain");
+    expect(add?.body).toEqual({
+      domain: "a.com",
+      description: "Site a.com",
+      aliases: 400,
+      mailboxes: 10,
+      defquota: 3072,
+      maxquota: 10240,
+      quota: 10240,
+      active: 1,
+      restart_sogo: 0,
+      dkim_selector: "",
+      key_size: 0,
+    });
+    expect(double.state.dkim.has("a.com")).toBe(false);
+  });
+
+  it("ensureDomain uses the domain name as the description when none is given", async () => {
+    await client.ensureDomain("b.com", DEFAULT_DOMAIN_LIMITS);
+    expect(double.state.domains.get("b.com")?.description).toBe("b.com");
+  });
+
+  it("ensureDomain called twice creates the domain once", async () => {
+    await client.ensureDomain("a.com", limits);
+    const second = await client.ensureDomain("a.com", limits);
+    expect(second.created).toBe(false);
+    expect(double.count({ method: "POST", route: "add/domain" })).toBe(1);
+  });
+
+  it("ensureDomain treats domain_exists as existing once a GET confirms it", async () => {
+    // First GET says {} (as if the domain appeared just after), the add then hits domain_exists.
+    double.state.seedDomain("a.com");
+    double.faults.inject({ kind: "respond", method: "GET", route: "get/domain/a.com", times: 1, body: "{}" });
+    const result = await client.ensureDomain("a.com", limits);
+    expect(result.created).toBe(false);
+    expect(double.count({ route: "get/domain/a.com" })).toBe(2);
+  });
+
+  it("ensureDomain reports domain_exists as a validation error when the GET still shows nothing", async () => {
+    double.faults.inject({ kind: "danger", method: "POST", route: "add/domain", msg: ["domain_exists", "a.com"] });
+    const err = await rejection(client.ensureDomain("a.com", limits));
+    expect(err.kind).toBe("validation");
+    expect(err.msgKey).toBe("domain_exists");
+    expect(err.msgArgs).toEqual(["a.com"]);
+  });
+
+  it("ensureDomain surfaces domain_cannot_match_hostname with Mailcow's key", async () => {
+    const err = await rejection(client.ensureDomain("mail.example.net", limits));
+    expect(err).toMatchObject({
+      kind: "validation",
+      msgKey: "domain_cannot_match_hostname",
+      operation: "ensureDomain",
+    });
+  });
+
+  it("ensureDomain refuses inconsistent limits before calling Mailcow", async () => {
+    const err = await rejection(client.ensureDomain("a.com", { ...limits, defquotaMb: 20000 }));
+    expect(err.kind).toBe("validation");
+    expect(err.message).toContain("defquotaMb 20000");
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("ensureDomain keeps Mailcow's warnings on a create", async () => {
+    double.faults.inject({
+      kind: "respond",
+      method: "POST",
+      route: "add/domain",
+      times: 1,
+      body: JSON.stringify([{ type: "warning", msg: ["domain_added_sogo_failed", "a.com"] }]),
+    });
+    double.state.seedDomain("a.com"); // what the real server did despite the warning
+    double.faults.inject({ kind: "respond", method: "GET", route: "get/domain/a.com", times: 1, body: "{}" });
+    const result = await client.ensureDomain("a.com", limits);
+    expect(result).toMatchObject({ created: true, warnings: ["domain_added_sogo_failed (a.com)"] });
+  });
+
+  it("ensureDomain converts an IDN to its ASCII form", async () => {
+    const result = await client.ensureDomain("bücher.example", limits);
+    expect(result.value.name).toBe("xn--bcher-kva.example");
+  });
+
+  it("rejects a name that cannot be a domain without calling Mailcow", async () => {
+    const err = await rejection(client.getDomain("localhost"));
+    expect(err.kind).toBe("validation");
+    expect(double.requests).toHaveLength(0);
+  });
+
+  it("setDomainActive sends edit/domain with items and attr and toggles the domain", async () => {
+    double.state.seedDomain("a.com");
+    await client.setDomainActive("a.com", false);
+    expect(double.state.domains.get("a.com")?.active).toBe(0);
+    expect(double.requests.at(-1)?.body).toEqual({ items: ["a.com"], attr: { active: 0 } });
+    await client.setDomainActive("a.com", true);
+    expect(double.state.domains.get("a.com")?.active).toBe(1);
+  });
+
+  it("setDomainActive on a missing domain fails with domain_invalid", async () => {
+    const err = await rejection(client.setDomainActive("nope.com", true));
+    expect(err).toMatchObject({ kind: "validation", msgKey: "domain_invalid" });
+  });
+
+  it("setDomainRateLimit stores the limit through edit/rl-domain and getDomain reads it back", async () => {
+    double.state.seedDomain("a.com");
+    await client.setDomainRateLimit("a.com", { value: 50, frame: "h" });
+    expect(double.requests.at(-1)).toMatchObject({
+      route: "edit/rl-domain",
+      body: { items: ["a.com"], attr: { rl_value: "50", rl_frame: "h" } },
+    });
+    expect((await client.getDomain("a.com"))?.rateLimit).toEqual({ value: 50, frame: "h" });
+    await client.setDomainRateLimit("a.com", DEFAULT_RATE_LIMIT);
+    expect((await client.getDomain("a.com"))?.rateLimit).toBeNull();
+  });
+
+  it("setDomainRateLimit on an unknown domain fails with access_denied", async () => {
+    const err = await rejection(client.setDomainRateLimit("nope.com", { value: 5, frame: "m" }));
+    expect(err).toMatchObject({ kind: "validation", msgKey: "access_denied" });
+  });
+
+  it("setDomainRateLimit refuses a negative or fractional value before calling Mailcow", async () => {
+    await rejection(client.setDomainRateLimit("a.com", { value: -1, frame: "m" }));
+    await rejection(client.setDomainRateLimit("a.com", { value: 1.5, frame: "m" }));
+    expect(double.requests).toHaveLength(0);
+  });
+});
+
+describe("DKIM", () => {
+  beforeEach(() => {
+    double.state.seedDomain("a.com");
+  });
+
+  it("getDkim returns null when Mailcow has no key", async () => {
+    expect(await client.getDkim("a.com")).toBeNull();
+  });
+
+  it("ensureDkim creates a 2048-bit key with the selector and returns a usable public key", async () => {
+    const result = await client.ensureDkim("a.com", "mail2026");
+    expect(result.created).toBe(true);
+    expect(result.value.selector).toBe("mail2026");
+    expect(result.value.length).toBe(2048);
+    expect(double.requests.find((r) => r.route === "add/dkim")?.body).toEqual({
+      domains: "a.com",
+      dkim_selector: "mail2026",
+      key_size: 2048,
+    });
+    // The TXT carries the key Mailcow signs with: a signature by the double's private key verifies.
+    const p = /p=([A-Za-z0-9+/=]+)/.exec(result.value.txt)?.[1] ?? "";
+    const publicKey = createPublicKey({ key: Buffer.from(p, "base64"), format: "der", type: "spki" });
+    expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    const { sign } = await import("node:crypto");
+    const privateKeyPem = double.state.dkim.get("a.com")?.privateKeyPem ?? "";
+    const signature = sign("sha256", Buffer.from("hello"), privateKeyPem);
+    expect(verify("sha256", Buffer.from("hello"), publicKey, signature)).toBe(true);
+  });
+
+  it("ensureDkim called twice creates the key once", async () => {
+    const first = await client.ensureDkim("a.com", "dkim");
+    const second = await client.ensureDkim("a.com", "dkim");
+    expect(second).toEqual({ value: first.value, created: false });
+    expect(double.count({ method: "POST", route: "add/dkim" })).toBe(1);
+  });
+
+  it("ensureDkim treats dkim_domain_or_sel_invalid as existing once a GET confirms it", async () => {
+    await double.state.seedDkim("a.com", "dkim", 1024);
+    double.faults.inject({ kind: "respond", method: "GET", route: "get/dkim/a.com", times: 1, body: "{}" });
+    const result = await client.ensureDkim("a.com", "dkim");
+    expect(result.created).toBe(false);
+    expect(result.value.length).toBe(1024);
+  });
+
+  it("ensureDkim keeps an existing key with another selector", async () => {
+    await double.state.seedDkim("a.com", "old", 1024);
+    const result = await client.ensureDkim("a.com", "new");
+    expect(result).toMatchObject({ created: false, value: { selector: "old" } });
+    expect(double.count({ method: "POST" })).toBe(0);
+  });
+
+  it("ensureDkim on a domain Mailcow does not know fails with access_denied", async () => {
+    const err = await rejection(client.ensureDkim("other.com", "dkim"));
+    expect(err).toMatchObject({ kind: "validation", msgKey: "access_denied", msgArgs: ["other.com"] });
+  });
+
+  it("ensureDkim refuses a selector Mailcow would refuse, before calling it", async () => {
+    const err = await rejection(client.ensureDkim("a.com", "bad selector"));
+    expect(err.kind).toBe("validation");
+    expect(double.requests).toHaveLength(0);
+  });
+});
+
+describe("mailboxes", () => {
+  beforeEach(() => {
+    double.state.seedDomain("a.com", { mailboxes: 2, maxquota: 1000, quota: 1500, defquota: 500 });
+  });
+
+  it("listMailboxes returns [] for a domain without mailboxes (Mailcow answers {})", async () => {
+    expect(await client.listMailboxes("a.com")).toEqual([]);
+  });
+
+  it("addMailbox sends password twice, quota in MiB and active 1, and listMailboxes shows it", async () => {
+    const created = await client.addMailbox({
+      localPart: "Info",
+      domain: "a.com",
+      password: "s3cret-pw",
+      quotaMb: 700,
+    });
+    expect(created).toEqual({
+      username: "info@a.com",
+      localPart: "info",
+      domain: "a.com",
+      name: "info",
+      active: true,
+      quotaMb: 700,
+    });
+    expect(double.requests.at(-1)?.body).toEqual({
+      local_part: "info",
+      domain: "a.com",
+      name: "info",
+      password: "s3cret-pw",
+      password2: "s3cret-pw",
+      quota: 700,
+      active: 1,
+    });
+    expect(await client.listMailboxes("a.com")).toEqual([created]);
+  });
+
+  it("addMailbox of an existing address fails with object_exists", async () => {
+    await client.addMailbox({ localPart: "info", domain: "a.com", password: "s3cret-pw", quotaMb: 100 });
+    const err = await rejection(
+      client.addMailbox({ localPart: "info", domain: "a.com", password: "s3cret-pw", quotaMb: 100 }),
+    );
+    expect(err).toMatchObject({ kind: "validation", msgKey: "object_exists", msgArgs: ["info@a.com"] });
+  });
+
+  it("addMailbox beyond the domain's mailbox count fails with max_mailbox_exceeded", async () => {
+    await client.addMailbox({ localPart: "a", domain: "a.com", password: "s3cret-pw", quotaMb: 10 });
+    await client.addMailbox({ localPart: "b", domain: "a.com", password: "s3cret-pw", quotaMb: 10 });
+    const err = await rejection(
+      client.addMailbox({ localPart: "c", domain: "a.com", password: "s3cret-pw", quotaMb: 10 }),
+    );
+    expect(err.msgKey).toBe("max_mailbox_exceeded");
+  });
+
+  it("addMailbox above the per-mailbox maximum fails with mailbox_quota_exceeded", async () => {
+    const err = await rejection(
+      client.addMailbox({ localPart: "big", domain: "a.com", password: "s3cret-pw", quotaMb: 1001 }),
+    );
+    expect(err.msgKey).toBe("mailbox_quota_exceeded");
+  });
+
+  it("addMailbox beyond what is left of the domain quota fails with mailbox_quota_left_exceeded", async () => {
+    await client.addMailbox({ localPart: "a", domain: "a.com", password: "s3cret-pw", quotaMb: 1000 });
+    const err = await rejection(
+      client.addMailbox({ localPart: "b", domain: "a.com", password: "s3cret-pw", quotaMb: 600 }),
+    );
+    expect(err.msgKey).toBe("mailbox_quota_left_exceeded");
+  });
+
+  it("addMailbox in a domain Mailcow does not have fails as not-found", async () => {
+    const err = await rejection(
+      client.addMailbox({ localPart: "a", domain: "b.com", password: "s3cret-pw", quotaMb: 1 }),
+    );
+    expect(err).toMatchObject({ kind: "not-found", msgKey: "domain_not_found" });
+  });
+
+  it("addMailbox with a password Mailcow's policy refuses fails with its key and without the password", async () => {
+    const err = await rejection(client.addMailbox({ localPart: "a", domain: "a.com", password: "abc", quotaMb: 1 }));
+    expect(err.msgKey).toBe("password_complexity");
+    expect(JSON.stringify(err)).not.toContain('"abc"');
+  });
+
+  it("deleteMailbox sends a bare array and removes the mailbox", async () => {
+    double.state.seedMailbox("info@a.com");
+    await client.deleteMailbox("info@a.com");
+    expect(double.requests.at(-1)?.body).toEqual(["info@a.com"]);
+    expect(double.state.mailboxes.size).toBe(0);
+  });
+
+  it("deleteMailbox refuses something that is not an address", async () => {
+    const err = await rejection(client.deleteMailbox("info"));
+    expect(err.kind).toBe("validation");
+  });
+});
+
+describe("purgeDomain", () => {
+  it("deletes the mailboxes, then the domain, then the DKIM key", async () => {
+    double.state.seedDomain("a.com");
+    double.state.seedMailbox("a@a.com");
+    double.state.seedMailbox("b@a.com");
+    double.state.seedMailbox("c@other.com");
+    await double.state.seedDkim("a.com", "dkim", 1024);
+    await client.purgeDomain("a.com");
+    const writes = double.requests.filter((r) => r.method === "POST").map((r) => [r.route, r.body]);
+    expect(writes).toEqual([
+      ["delete/mailbox", ["a@a.com", "b@a.com"]],
+      ["delete/domain", ["a.com"]],
+      ["delete/dkim", ["a.com"]],
+    ]);
+    expect(double.state.domains.has("a.com")).toBe(false);
+    expect(double.state.dkim.has("a.com")).toBe(false);
+    expect([...double.state.mailboxes.keys()]).toEqual(["c@other.com"]);
+  });
+
+  it("skips the mailbox delete when there are none and succeeds on an already purged domain", async () => {
+    await client.purgeDomain("gone.com");
+    expect(double.count({ route: "delete/mailbox" })).toBe(0);
+    expect(double.count({ route: "delete/domain" })).toBe(1);
+  });
+
+  it("stops with domain_not_empty when a mailbox appears between the list and the delete", async () => {
+    double.state.seedDomain("a.com");
+    double.state.seedMailbox("a@a.com");
+    double.faults.inject({ kind: "respond", method: "GET", route: "get/mailbox/all/a.com", times: 1, body: "{}" });
+    const err = await rejection(client.purgeDomain("a.com"));
+    expect(err.msgKey).toBe("domain_not_empty");
+    expect(double.count({ route: "delete/dkim" })).toBe(0);
+  });
+});
+
+describe("ping", () => {
+  it("succeeds with get/status/version", async () => {
+    await client.ping();
+    expect(double.requests.map((r) => r.route)).toEqual(["get/status/version"]);
+  });
+
+  it("works with the read-only key", async () => {
+    const ro = new MailcowClient({ baseUrl: double.url, apiKey: double.readOnlyKey, retries: 0 });
+    await ro.ping();
+    ro.close();
+  });
+});
+
+describe("transport", () => {
+  it("sends X-API-Key and JSON headers, and no Sec-Fetch-Dest or cookie", async () => {
+    double.state.seedDomain("a.com");
+    await client.setDomainActive("a.com", true);
+    const [req] = double.requests;
+    expect(req?.headers["x-api-key"]).toBe(double.apiKey);
+    expect(req?.headers["content-type"]).toBe("application/json");
+    expect(req?.headers["sec-fetch-dest"]).toBeUndefined();
+    expect(req?.headers.cookie).toBeUndefined();
+  });
+
+  it("keeps a path prefix of the base URL", async () => {
+    const prefixed = new MailcowClient({ baseUrl: `${double.url}/prefix/`, apiKey: double.apiKey, retries: 0 });
+    await rejection(prefixed.ping());
+    expect(double.requests[0]?.path).toBe("/prefix/api/v1/get/status/version");
+    prefixed.close();
+  });
+
+  it("reports every HTTP attempt to onRequest", async () => {
+    const seen: string[] = [];
+    const counted = new MailcowClient({
+      baseUrl: double.url,
+      apiKey: double.apiKey,
+      onRequest: (info) => seen.push(`${info.method} ${info.path} #${info.attempt}`),
+    });
+    await counted.getDomain("a.com");
+    expect(seen).toEqual(["GET /api/v1/get/domain/a.com #1"]);
+    counted.close();
+  });
+});
