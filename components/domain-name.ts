@@ -135,7 +135,7 @@ export function assertAllowedSuffix(domain: string, suffixes: readonly string[],
 
 const SELECTOR_EXPECTED =
   "a DKIM selector of letters, digits, '.', '_' and '-' in dot-separated labels of 1 to 63 bytes (e.g. mc2026a)";
-/** Mailcow's own selector rule (`[A-Za-z0-9._-]`, `data/web/inc/functions.dkim.inc.php`). */
+/** Mailcow's own selector rule, `[A-Za-z0-9._-]` (reference/mailcow-notes.md §2.3). */
 const SELECTOR_CHARS = /^[A-Za-z0-9._-]+$/;
 
 /**

@@ -23,7 +23,7 @@ import {
 /** The Pulumi project of every per-site stack; also the config namespace (`mail-sites:<key>`). */
 export const SITE_PROJECT = "mail-sites";
 
-/** Voxeil's slug rule (apps/controller, `slugify`): lowercase letters and digits in hyphen-separated runs. */
+/** Voxeil's slug rule (`validateSlug`, apps/controller/sites/site.slug.js): lowercase alphanumeric runs joined by '-'. */
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /** An input that failed validation: `issues` lists each problem with the field path; the message lists them all. */
