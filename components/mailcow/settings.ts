@@ -1,16 +1,233 @@
 /**
  * Zone settings for the Mailcow workloads (config key `mail-zone:mailcow`). Owned by the Mailcow workloads
- * component; the zone config schema embeds it.
+ * component; the zone config schema embeds it. Every field is documented in docs/mailcow-on-kubernetes.md.
  */
 import { z } from "zod";
+
+/** The `mailcow-dockerized` release this project follows by default (its compose file is in ../shared/reference). */
+export const DEFAULT_RELEASE = "2026-07a";
+
+/** The official Node.js image that runs the dockerapi stand-in and the release-fetching init step (pinned). */
+export const DEFAULT_STANDIN_IMAGE = "node:22.18.0-alpine3.22";
+
+/** Every container of the Mailcow pod; the keys of `resources`. */
+export const MAILCOW_CONTAINERS = [
+  "unbound",
+  "mysql",
+  "redis",
+  "php-fpm",
+  "nginx",
+  "dovecot",
+  "postfix",
+  "postfix-tlspol",
+  "rspamd",
+  "sogo",
+  "memcached",
+  "clamd",
+  "olefy",
+  "dockerapi",
+  "fetch-release",
+] as const;
+export type MailcowContainer = (typeof MAILCOW_CONTAINERS)[number];
+
+/** The persistent volumes (PVC names are `mailcow-<key>`); `tree` holds the release's data/ tree. */
+export const MAILCOW_VOLUMES = [
+  "vmail",
+  "vmail-index",
+  "mysql",
+  "redis",
+  "rspamd",
+  "postfix",
+  "postfix-tlspol",
+  "crypt",
+  "tree",
+  "sogo-userdata-backup",
+  "clamd-db",
+] as const;
+export type MailcowVolume = (typeof MAILCOW_VOLUMES)[number];
+
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "a Kubernetes quantity such as 500m, 256Mi or 10Gi");
+
+const IPV4_CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}(\/([0-9]|[12][0-9]|3[0-2]))?$/;
+const IPV6_CIDR = /^([0-9a-fA-F]{0,4}:){1,7}[0-9a-fA-F]{0,4}(\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?$/;
+/** The same test Mailcow's php-fpm entrypoint applies to API_ALLOW_FROM entries (invalid ones are dropped there). */
+export function isIpOrCidr(value: string): boolean {
+  return IPV4_CIDR.test(value) || IPV6_CIDR.test(value);
+}
+const cidr = z.string().refine(isIpOrCidr, { message: "an IPv4/IPv6 address or CIDR such as 10.42.0.0/16" });
+
+const resourceSpec = z
+  .object({
+    requests: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
+    limits: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
+  })
+  .strict();
+export type ResourceOverride = z.infer<typeof resourceSpec>;
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "a fully qualified host name");
+const ipv4 = z.string().regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/, "an IPv4 address");
+
+const externalSchema = z
+  .object({
+    /** Where mailcow-dockerized runs: a host name (ExternalName Services) or an IPv4 address (EndpointSlices). */
+    host: z.union([ipv4, hostname]),
+    /** nginx's plain-HTTP port on the external host (its HTTP_PORT, with HTTP_REDIRECT=n). IP hosts only. */
+    webPort: z.number().int().min(1).max(65535).default(8080),
+    /** Base URL of the external Mailcow API as the controller should call it. Default `https://<host>`. */
+    apiUrl: z.url().optional(),
+  })
+  .strict();
+
+const optionalServices = z
+  .object({
+    /** SOGo webmail/CalDAV/CardDAV/EAS plus memcached. About 400–600 MiB. */
+    sogo: z.boolean().default(false),
+    /** ClamAV. 1–1.5 GiB resident once its signatures are loaded. */
+    clamd: z.boolean().default(false),
+    /** olefy, the Office macro scanner rspamd asks. About 50–100 MiB. */
+    olefy: z.boolean().default(true),
+    /** Dovecot full-text search (Flatcurve). FTS_HEAP MiB per indexer process. */
+    fts: z.boolean().default(false),
+  })
+  .strict();
+
+const storageSchema = z
+  .object({
+    /** StorageClass of every PVC; unset uses the cluster default (k3s: local-path). */
+    storageClass: z.string().min(1).optional(),
+    /** Requested size per volume. */
+    sizes: z.partialRecord(z.enum(MAILCOW_VOLUMES), quantity).default({}),
+  })
+  .strict();
+
+const portsSchema = z
+  .object({
+    smtp: z.number().int().default(25),
+    smtps: z.number().int().default(465),
+    submission: z.number().int().default(587),
+    imap: z.number().int().default(143),
+    imaps: z.number().int().default(993),
+    pop: z.number().int().default(110),
+    pops: z.number().int().default(995),
+    sieve: z.number().int().default(4190),
+  })
+  .strict();
+
+const secretRef = z.object({ name: z.string().min(1), key: z.string().min(1) }).strict();
 
 export const mailcowSettingsSchema = z
   .object({
     /** `in-cluster` runs Mailcow in the zone namespace; `external` points the zone at a Mailcow run elsewhere. */
     mode: z.enum(["in-cluster", "external"]).default("in-cluster"),
-    /** The pinned `mailcow-dockerized` release tag. */
-    release: z.string().min(1).default("2026-07a"),
+    /** The pinned `mailcow-dockerized` release tag. Images come from the table for this release. */
+    release: z
+      .string()
+      .regex(/^[0-9]{4}-[0-9]{2}[a-z]?$/, "a mailcow-dockerized release tag such as 2026-07a")
+      .default(DEFAULT_RELEASE),
+    /** sha256 of the release tarball; when set the init step refuses a tarball that does not match. */
+    releaseSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits")
+      .optional(),
+    /** Where the init step downloads the release tarball (a mirror); default GitHub's tag archive. */
+    releaseUrl: z.url().optional(),
+    /**
+     * DNS server the init step resolves the release URL through (the pod's own resolver, unbound, is not up yet).
+     * Default: k3s's cluster DNS Service IP.
+     */
+    bootstrapDns: z
+      .string()
+      .regex(/^([0-9]{1,3}\.){3}[0-9]{1,3}$/, "an IPv4 address")
+      .default("10.43.0.10"),
+    /** Image of the dockerapi stand-in and the init step. */
+    standinImage: z.string().min(1).default(DEFAULT_STANDIN_IMAGE),
+    optional: optionalServices.default({ sogo: false, clamd: false, olefy: true, fts: false }),
+    storage: storageSchema.default({ sizes: {} }),
+    /** Per-container requests/limits, merged over the documented defaults. */
+    resources: z.partialRecord(z.enum(MAILCOW_CONTAINERS), resourceSpec).default({}),
+    /** Who may use the API keys (API_ALLOW_FROM). Default: the cluster pod CIDR, where the controller runs. */
+    apiAllowFrom: z.array(cidr).min(1).optional(),
+    /** Dovecot haproxy_trusted_networks: who may send PROXY headers. Default: the pod CIDR (Traefik's pods). */
+    proxyTrustedNetworks: z.array(cidr).min(1).optional(),
+    /** nginx TRUSTED_PROXIES (X-Forwarded-For). Default: the pod CIDR. */
+    trustedProxies: z.array(cidr).optional(),
+    /** ENABLE_IPV6. Off: k3s is single-stack by default and nginx would listen on [::]. */
+    ipv6: z.boolean().default(false),
+    /** TZ for every container; default the zone's timezone. */
+    timezone: z.string().min(1).optional(),
+    /** ADDITIONAL_SERVER_NAMES: extra host names nginx serves the UI on. */
+    additionalServerNames: z.array(hostname).default([]),
+    /** Public ports announced by autoconfig (php-fpm *_PORT). */
+    publicPorts: portsSchema.default({
+      smtp: 25,
+      smtps: 465,
+      submission: 587,
+      imap: 143,
+      imaps: 993,
+      pop: 110,
+      pops: 995,
+      sieve: 4190,
+    }),
+    dbName: z.string().min(1).default("mailcow"),
+    dbUser: z.string().min(1).default("mailcow"),
+    passScheme: z.enum(["BLF-CRYPT", "SSHA256", "SSHA512", "MD5-CRYPT", "SHA512-CRYPT", "PBKDF2"]).default("BLF-CRYPT"),
+    /** COMPOSE_PROJECT_NAME: the stand-in labels its fake containers with it. */
+    composeProjectName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, "lowercase letters, digits, - and _")
+      .default("mailcowdockerized"),
+    maildirSub: z.string().default("Maildir"),
+    maildirGcTime: z.number().int().min(0).default(7200),
+    aclAnyone: z.enum(["allow", "disallow"]).default("disallow"),
+    allowAdminEmailLogin: z.boolean().default(false),
+    sogoExpireSession: z.number().int().min(1).default(480),
+    ftsHeap: z.number().int().min(64).default(128),
+    ftsProcs: z.number().int().min(1).default(1),
+    logLines: z.number().int().min(1).default(9999),
+    /** A Secret in the zone namespace holding a Spamhaus DQS key (SPAMHAUS_DQS_KEY); needed on cloud ASNs. */
+    spamhausDqsKey: secretRef.optional(),
+    /** Lines appended to Postfix extra.cf after the zone's own (mynetworks stays pinned). */
+    postfixExtra: z.string().default(""),
+    /** Lines appended to Dovecot extra.conf after the zone's own. */
+    dovecotExtra: z.string().default(""),
+    /** Required when mode is `external`. */
+    external: externalSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.mode === "external" && !s.external) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["external"],
+        message: "mode is external: set external.host to the host running mailcow-dockerized",
+      });
+    }
+  });
 
 export type MailcowSettings = z.infer<typeof mailcowSettingsSchema>;
+export type MailcowSettingsInput = z.input<typeof mailcowSettingsSchema>;
+
+/** Parses `mail-zone:mailcow`; the error names the field, the value and what is expected. */
+export function parseMailcowSettings(raw: unknown): MailcowSettings {
+  const result = mailcowSettingsSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const path = ["mail-zone:mailcow", ...issue.path.map(String)].join(".");
+    const value = valueAt(raw, issue.path);
+    return `${path}: ${issue.message}${value === undefined ? "" : ` (got ${JSON.stringify(value)})`}`;
+  });
+  throw new Error(`invalid Mailcow settings:\n  ${lines.join("\n  ")}`);
+}
+
+function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let cur: unknown = raw;
+  for (const key of path) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}

@@ -1,0 +1,758 @@
+/**
+ * The Mailcow pod as plain Kubernetes objects (no Pulumi): one container per compose service, sharing one network
+ * namespace (docs/decisions/0001-mailcow-pod-shape.md). Env, mounts and ports follow the release's
+ * docker-compose.yml; what Kubernetes breaks is answered here and in overrides.ts.
+ */
+import type {
+  IContainer,
+  IContainerPort,
+  IEnvVar,
+  IPodSpec,
+  IProbe,
+  IResourceRequirements,
+  IVolume,
+  IVolumeMount,
+} from "kubernetes-models/v1";
+import { MAILCOW_SECRET, MAILCOW_TLS_SECRET, MAILCOW_WEB_PORT } from "../mailcow-endpoints";
+import {
+  composeName,
+  ESSENTIAL_SERVICES,
+  IPV6_NETWORK,
+  imagesFor,
+  LISTENING_PORTS,
+  LOOPBACK,
+  LOOPBACK_IPV4_NETWORK,
+  type MailcowService,
+  NGINX_HTTPS_PORT,
+  OFELIA_JOBS,
+  STANDIN_PORT,
+} from "./catalogue";
+import { TREE_MOUNT } from "./overrides";
+import type { MailcowContainer, MailcowSettings, MailcowVolume, ResourceOverride } from "./settings";
+
+export interface MailcowPodInput {
+  settings: MailcowSettings;
+  /** MAILCOW_HOSTNAME. */
+  hostname: string;
+  /** TZ (settings.timezone wins when set). */
+  timezone: string;
+  /** The cluster pod CIDR: default API_ALLOW_FROM, PROXY trust and TRUSTED_PROXIES. */
+  podCidr: string;
+}
+
+/** Names of the pod's volumes and Kubernetes objects it refers to. */
+export const POD_VOLUMES = {
+  tree: "tree",
+  mysqlSocket: "mysql-socket",
+  sogoWeb: "sogo-web",
+  ssl: "ssl",
+  tls: "tls",
+  overrides: "overrides",
+  standin: "standin",
+} as const;
+export const OVERRIDES_CONFIGMAP = "mailcow-overrides";
+export const STANDIN_CONFIGMAP = "mailcow-dockerapi-standin";
+export const STANDIN_SERVICE_ACCOUNT = "mailcow-dockerapi";
+export const RELEASE_FILE = "/tmp/mailcow-release.tar.gz";
+
+export function pvcName(volume: MailcowVolume): string {
+  return `mailcow-${volume}`;
+}
+
+/** Services that run, given the optional switches. */
+export function enabledServices(settings: MailcowSettings): MailcowService[] {
+  const out: MailcowService[] = [...ESSENTIAL_SERVICES];
+  if (settings.optional.sogo) out.push("sogo", "memcached");
+  if (settings.optional.clamd) out.push("clamd");
+  if (settings.optional.olefy) out.push("olefy");
+  return out;
+}
+
+/** PVCs the pod mounts, given the optional switches. */
+export function enabledVolumes(settings: MailcowSettings): MailcowVolume[] {
+  const out: MailcowVolume[] = [
+    "vmail",
+    "vmail-index",
+    "mysql",
+    "redis",
+    "rspamd",
+    "postfix",
+    "postfix-tlspol",
+    "crypt",
+    "tree",
+  ];
+  if (settings.optional.sogo) out.push("sogo-userdata-backup");
+  if (settings.optional.clamd) out.push("clamd-db");
+  return out;
+}
+
+export const DEFAULT_VOLUME_SIZES: Readonly<Record<MailcowVolume, string>> = {
+  vmail: "20Gi",
+  "vmail-index": "2Gi",
+  mysql: "5Gi",
+  redis: "1Gi",
+  rspamd: "2Gi",
+  postfix: "2Gi",
+  "postfix-tlspol": "1Gi",
+  crypt: "1Gi",
+  tree: "1Gi",
+  "sogo-userdata-backup": "2Gi",
+  "clamd-db": "2Gi",
+};
+
+/**
+ * Default requests/limits per container, sized for a small single-node k3s: the essential set requests about
+ * 0.3 CPU / 1 GiB and is capped near 4 GiB. SOGo (+memcached) and clamd are the expensive optional parts.
+ */
+export const DEFAULT_RESOURCES: Readonly<Record<MailcowContainer, Required<ResourceOverride>>> = {
+  unbound: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+  mysql: { requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+  redis: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+  "php-fpm": { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+  nginx: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+  dovecot: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+  postfix: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+  "postfix-tlspol": { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+  rspamd: { requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "1", memory: "768Mi" } },
+  sogo: { requests: { cpu: "50m", memory: "384Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+  memcached: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+  clamd: { requests: { cpu: "100m", memory: "1Gi" }, limits: { cpu: "1", memory: "2Gi" } },
+  olefy: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+  dockerapi: { requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+  "fetch-release": { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+};
+
+export function resourcesFor(container: MailcowContainer, settings: MailcowSettings): IResourceRequirements {
+  const base = DEFAULT_RESOURCES[container];
+  const over = settings.resources[container] ?? {};
+  return {
+    requests: { ...base.requests, ...over.requests },
+    limits: { ...base.limits, ...over.limits },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Env (compose order), values from settings and the mailcow-secrets Secret.
+
+const lit = (name: string, value: string | number): IEnvVar => ({ name, value: String(value) });
+const sec = (name: string, key: string): IEnvVar => ({
+  name,
+  valueFrom: { secretKeyRef: { name: MAILCOW_SECRET.name, key } },
+});
+const yn = (b: boolean): string => (b ? "y" : "n");
+
+interface EnvContext {
+  s: MailcowSettings;
+  tz: string;
+  hostname: string;
+  apiAllowFrom: string;
+  trustedProxies: string;
+}
+
+function spamhaus(s: MailcowSettings): IEnvVar {
+  return s.spamhausDqsKey
+    ? { name: "SPAMHAUS_DQS_KEY", valueFrom: { secretKeyRef: { ...s.spamhausDqsKey } } }
+    : lit("SPAMHAUS_DQS_KEY", "");
+}
+
+const K = MAILCOW_SECRET.keys;
+const noReplica = [lit("REDIS_SLAVEOF_IP", ""), lit("REDIS_SLAVEOF_PORT", "")];
+
+function envFor(service: MailcowService, c: EnvContext): IEnvVar[] {
+  const { s } = c;
+  const db = [lit("DBNAME", s.dbName), lit("DBUSER", s.dbUser), sec("DBPASS", K.dbPassword)];
+  switch (service) {
+    case "unbound":
+      return [lit("TZ", c.tz), lit("SKIP_UNBOUND_HEALTHCHECK", "n")];
+    case "mysql":
+      return [
+        lit("TZ", c.tz),
+        sec("MYSQL_ROOT_PASSWORD", K.dbRootPassword),
+        lit("MYSQL_DATABASE", s.dbName),
+        lit("MYSQL_USER", s.dbUser),
+        sec("MYSQL_PASSWORD", K.dbPassword),
+        lit("MYSQL_INITDB_SKIP_TZINFO", "1"),
+      ];
+    case "redis":
+      return [lit("TZ", c.tz), sec("REDISPASS", K.redisPassword), lit("REDISMASTERPASS", "")];
+    case "clamd":
+      return [lit("TZ", c.tz), lit("SKIP_CLAMD", yn(!s.optional.clamd))];
+    case "rspamd":
+      return [
+        lit("TZ", c.tz),
+        lit("IPV4_NETWORK", LOOPBACK_IPV4_NETWORK),
+        lit("IPV6_NETWORK", IPV6_NETWORK),
+        ...noReplica,
+        sec("REDISPASS", K.redisPassword),
+        spamhaus(s),
+      ];
+    case "php-fpm":
+      return [
+        ...noReplica,
+        sec("REDISPASS", K.redisPassword),
+        lit("LOG_LINES", s.logLines),
+        lit("TZ", c.tz),
+        ...db,
+        lit("MAILCOW_HOSTNAME", c.hostname),
+        lit("MAILCOW_PASS_SCHEME", s.passScheme),
+        lit("IMAP_PORT", s.publicPorts.imap),
+        lit("IMAPS_PORT", s.publicPorts.imaps),
+        lit("POP_PORT", s.publicPorts.pop),
+        lit("POPS_PORT", s.publicPorts.pops),
+        lit("SIEVE_PORT", s.publicPorts.sieve),
+        lit("IPV4_NETWORK", LOOPBACK_IPV4_NETWORK),
+        lit("IPV6_NETWORK", IPV6_NETWORK),
+        lit("SUBMISSION_PORT", s.publicPorts.submission),
+        lit("SMTPS_PORT", s.publicPorts.smtps),
+        lit("SMTP_PORT", s.publicPorts.smtp),
+        sec("API_KEY", K.apiKey),
+        sec("API_KEY_READ_ONLY", K.apiKeyReadOnly),
+        lit("API_ALLOW_FROM", c.apiAllowFrom),
+        lit("COMPOSE_PROJECT_NAME", s.composeProjectName),
+        lit("SKIP_FTS", yn(!s.optional.fts)),
+        lit("SKIP_CLAMD", yn(!s.optional.clamd)),
+        lit("SKIP_OLEFY", yn(!s.optional.olefy)),
+        lit("SKIP_SOGO", yn(!s.optional.sogo)),
+        lit("ALLOW_ADMIN_EMAIL_LOGIN", yn(s.allowAdminEmailLogin)),
+        lit("MASTER", "y"),
+        lit("DEV_MODE", "n"),
+        lit("DEMO_MODE", "n"),
+        lit("WEBAUTHN_ONLY_TRUSTED_VENDORS", "n"),
+        lit("CLUSTERMODE", ""),
+        lit("ADDITIONAL_SERVER_NAMES", s.additionalServerNames.join(",")),
+      ];
+    case "sogo":
+      return [
+        ...db,
+        lit("TZ", c.tz),
+        lit("LOG_LINES", s.logLines),
+        lit("MAILCOW_HOSTNAME", c.hostname),
+        lit("MAILCOW_PASS_SCHEME", s.passScheme),
+        lit("ACL_ANYONE", s.aclAnyone),
+        lit("ALLOW_ADMIN_EMAIL_LOGIN", yn(s.allowAdminEmailLogin)),
+        lit("IPV4_NETWORK", LOOPBACK_IPV4_NETWORK),
+        lit("SOGO_EXPIRE_SESSION", s.sogoExpireSession),
+        sec("SOGO_URL_ENCRYPTION_KEY", K.sogoUrlEncryptionKey),
+        lit("SKIP_SOGO", yn(!s.optional.sogo)),
+        lit("MASTER", "y"),
+        ...noReplica,
+        sec("REDISPASS", K.redisPassword),
+      ];
+    case "dovecot":
+      return [
+        lit("DOVECOT_MASTER_USER", ""),
+        lit("DOVECOT_MASTER_PASS", ""),
+        lit("MAILCOW_REPLICA_IP", ""),
+        lit("DOVEADM_REPLICA_PORT", ""),
+        lit("LOG_LINES", s.logLines),
+        ...db,
+        lit("TZ", c.tz),
+        lit("MAILCOW_HOSTNAME", c.hostname),
+        lit("MAILCOW_PASS_SCHEME", s.passScheme),
+        lit("IPV4_NETWORK", LOOPBACK_IPV4_NETWORK),
+        lit("ALLOW_ADMIN_EMAIL_LOGIN", yn(s.allowAdminEmailLogin)),
+        lit("MAILDIR_GC_TIME", s.maildirGcTime),
+        lit("ACL_ANYONE", s.aclAnyone),
+        lit("SKIP_FTS", yn(!s.optional.fts)),
+        lit("FTS_HEAP", s.ftsHeap),
+        lit("FTS_PROCS", s.ftsProcs),
+        lit("MAILDIR_SUB", s.maildirSub),
+        lit("MASTER", "y"),
+        ...noReplica,
+        sec("REDISPASS", K.redisPassword),
+        lit("COMPOSE_PROJECT_NAME", s.composeProjectName),
+      ];
+    case "postfix":
+      return [
+        lit("LOG_LINES", s.logLines),
+        lit("TZ", c.tz),
+        ...db,
+        ...noReplica,
+        sec("REDISPASS", K.redisPassword),
+        lit("MAILCOW_HOSTNAME", c.hostname),
+        spamhaus(s),
+      ];
+    case "postfix-tlspol":
+      return [
+        lit("LOG_LINES", s.logLines),
+        lit("TZ", c.tz),
+        ...noReplica,
+        sec("REDISPASS", K.redisPassword),
+        lit("DEV_MODE", "n"),
+      ];
+    case "memcached":
+      return [lit("TZ", c.tz)];
+    case "nginx":
+      return [
+        lit("HTTPS_PORT", NGINX_HTTPS_PORT),
+        lit("HTTP_PORT", MAILCOW_WEB_PORT),
+        lit("MAILCOW_HOSTNAME", c.hostname),
+        lit("ADDITIONAL_SERVER_NAMES", s.additionalServerNames.join(",")),
+        lit("TZ", c.tz),
+        lit("SKIP_SOGO", yn(!s.optional.sogo)),
+        lit("SKIP_RSPAMD", "n"),
+        lit("ENABLE_IPV6", s.ipv6 ? "true" : "false"),
+        lit("HTTP_REDIRECT", "n"),
+        // Empty: nginx's defaults (php-fpm-mailcow, ${IPV4_NETWORK}.248, rspamd-mailcow) resolve to loopback here.
+        lit("PHPFPMHOST", ""),
+        lit("SOGOHOST", ""),
+        lit("RSPAMDHOST", ""),
+        lit("REDISHOST", ""),
+        lit("IPV4_NETWORK", LOOPBACK_IPV4_NETWORK),
+        lit("NGINX_USE_PROXY_PROTOCOL", "n"),
+        lit("TRUSTED_PROXIES", c.trustedProxies),
+      ];
+    case "olefy":
+      return [
+        lit("TZ", c.tz),
+        lit("OLEFY_BINDADDRESS", "0.0.0.0"),
+        lit("OLEFY_BINDPORT", 10055),
+        lit("OLEFY_TMPDIR", "/tmp"),
+        lit("OLEFY_PYTHON_PATH", "/usr/bin/python3"),
+        lit("OLEFY_OLEVBA_PATH", "/usr/bin/olevba"),
+        lit("OLEFY_LOGLVL", 20),
+        lit("OLEFY_MINLENGTH", 500),
+        lit("OLEFY_DEL_TMP", 1),
+        lit("SKIP_OLEFY", yn(!s.optional.olefy)),
+      ];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mounts (compose order). A source is a path in the release tree, a PVC, or a pod-local volume.
+
+type Source =
+  | { tree: string }
+  | { pvc: MailcowVolume }
+  | { local: (typeof POD_VOLUMES)["mysqlSocket" | "sogoWeb" | "ssl"] };
+interface Mount {
+  source: Source;
+  path: string;
+  readOnly?: boolean;
+  /** A single file (the init step creates it if missing, so the kubelet does not make a directory). */
+  file?: boolean;
+}
+
+const tree = (sub: string, path: string, opts: { ro?: boolean; file?: boolean } = {}): Mount => ({
+  source: { tree: sub },
+  path,
+  readOnly: opts.ro,
+  file: opts.file,
+});
+const pvc = (volume: MailcowVolume, path: string): Mount => ({ source: { pvc: volume }, path });
+const socket: Mount = { source: { local: POD_VOLUMES.mysqlSocket }, path: "/var/run/mysqld" };
+const ssl: Mount = { source: { local: POD_VOLUMES.ssl }, path: "/etc/ssl/mail", readOnly: true };
+const mailcowauth = [
+  tree("data/conf/dovecot/auth/mailcowauth.php", "/mailcowauth/mailcowauth.php", { file: true }),
+  tree("data/web/inc/functions.inc.php", "/mailcowauth/functions.inc.php", { file: true }),
+  tree("data/web/inc/functions.auth.inc.php", "/mailcowauth/functions.auth.inc.php", { file: true }),
+  tree("data/web/inc/sessions.inc.php", "/mailcowauth/sessions.inc.php", { file: true }),
+];
+const sogoWebResources = "/usr/local/lib/GNUstep/SOGo/WebServerResources";
+
+export function mountsFor(service: MailcowService): Mount[] {
+  switch (service) {
+    case "unbound":
+      return [
+        tree("data/hooks/unbound", "/hooks"),
+        tree("data/conf/unbound/unbound.conf", "/etc/unbound/unbound.conf", { ro: true, file: true }),
+      ];
+    case "mysql":
+      return [pvc("mysql", "/var/lib/mysql"), socket, tree("data/conf/mysql", "/etc/mysql/conf.d", { ro: true })];
+    case "redis":
+      return [pvc("redis", "/data"), tree("data/conf/redis/redis-conf.sh", "/redis-conf.sh", { file: true })];
+    case "clamd":
+      return [tree("data/conf/clamav", "/etc/clamav"), pvc("clamd-db", "/var/lib/clamav")];
+    case "rspamd":
+      return [
+        tree("data/hooks/rspamd", "/hooks"),
+        tree("data/conf/rspamd/custom", "/etc/rspamd/custom"),
+        tree("data/conf/rspamd/override.d", "/etc/rspamd/override.d"),
+        tree("data/conf/rspamd/local.d", "/etc/rspamd/local.d"),
+        tree("data/conf/rspamd/plugins.d", "/etc/rspamd/plugins.d"),
+        tree("data/conf/rspamd/lua", "/etc/rspamd/lua", { ro: true }),
+        tree("data/conf/rspamd/rspamd.conf.local", "/etc/rspamd/rspamd.conf.local", { file: true }),
+        tree("data/conf/rspamd/rspamd.conf.override", "/etc/rspamd/rspamd.conf.override", { file: true }),
+        pvc("rspamd", "/var/lib/rspamd"),
+      ];
+    case "php-fpm":
+      return [
+        tree("data/hooks/phpfpm", "/hooks"),
+        tree("data/web", "/web"),
+        tree("data/conf/rspamd/dynmaps", "/dynmaps", { ro: true }),
+        tree("data/conf/rspamd/custom", "/rspamd_custom_maps"),
+        ...mailcowauth,
+        tree("data/web/inc/functions.mailbox.inc.php", "/mailcowauth/functions.mailbox.inc.php", { file: true }),
+        tree("data/web/inc/functions.ratelimit.inc.php", "/mailcowauth/functions.ratelimit.inc.php", { file: true }),
+        tree("data/web/inc/functions.acl.inc.php", "/mailcowauth/functions.acl.inc.php", { file: true }),
+        pvc("rspamd", "/var/lib/rspamd"),
+        socket,
+        tree("data/conf/sogo", "/etc/sogo"),
+        tree("data/conf/rspamd/meta_exporter", "/meta_exporter", { ro: true }),
+        tree("data/conf/phpfpm/crons", "/crons"),
+        tree("data/conf/phpfpm/sogo-sso", "/etc/sogo-sso"),
+        tree("data/conf/phpfpm/php-fpm.d/pools.conf", "/usr/local/etc/php-fpm.d/z-pools.conf", { file: true }),
+        tree(
+          "data/conf/phpfpm/php-conf.d/opcache-recommended.ini",
+          "/usr/local/etc/php/conf.d/opcache-recommended.ini",
+          { file: true },
+        ),
+        tree("data/conf/phpfpm/php-conf.d/upload.ini", "/usr/local/etc/php/conf.d/upload.ini", { file: true }),
+        tree("data/conf/phpfpm/php-conf.d/other.ini", "/usr/local/etc/php/conf.d/zzz-other.ini", { file: true }),
+        tree("data/conf/dovecot/global_sieve_before", "/global_sieve/before", { file: true }),
+        tree("data/conf/dovecot/global_sieve_after", "/global_sieve/after", { file: true }),
+        tree("data/assets/templates", "/tpls"),
+        tree("data/conf/nginx", "/etc/nginx/conf.d"),
+      ];
+    case "sogo":
+      return [
+        tree("data/hooks/sogo", "/hooks"),
+        tree("data/conf/sogo", "/etc/sogo"),
+        tree("data/web/inc/init_db.inc.php", "/init_db.inc.php", { file: true }),
+        tree("data/conf/sogo/custom-favicon.ico", `${sogoWebResources}/img/sogo.ico`, { file: true }),
+        tree("data/conf/sogo/custom-shortlogo.svg", `${sogoWebResources}/img/sogo-compact.svg`, { file: true }),
+        tree("data/conf/sogo/custom-fulllogo.svg", `${sogoWebResources}/img/sogo-full.svg`, { file: true }),
+        tree("data/conf/sogo/custom-fulllogo.png", `${sogoWebResources}/img/sogo-logo.png`, { file: true }),
+        tree("data/conf/sogo/custom-theme.js", `${sogoWebResources}/js/theme.js`, { file: true }),
+        tree("data/conf/sogo/custom-sogo.js", `${sogoWebResources}/js/custom-sogo.js`, { file: true }),
+        socket,
+        { source: { local: POD_VOLUMES.sogoWeb }, path: "/sogo_web" },
+        pvc("sogo-userdata-backup", "/sogo_backup"),
+      ];
+    case "dovecot":
+      return [
+        tree("data/hooks/dovecot", "/hooks"),
+        tree("data/conf/dovecot", "/etc/dovecot"),
+        ssl,
+        tree("data/conf/sogo", "/etc/sogo"),
+        tree("data/conf/phpfpm/sogo-sso", "/etc/phpfpm"),
+        pvc("vmail", "/var/vmail"),
+        pvc("vmail-index", "/var/vmail_index"),
+        pvc("crypt", "/mail_crypt"),
+        tree("data/conf/rspamd/custom", "/etc/rspamd/custom"),
+        tree("data/assets/templates", "/templates"),
+        pvc("rspamd", "/var/lib/rspamd"),
+        socket,
+      ];
+    case "postfix":
+      return [
+        tree("data/hooks/postfix", "/hooks"),
+        tree("data/conf/postfix", "/opt/postfix/conf"),
+        ssl,
+        pvc("postfix", "/var/spool/postfix"),
+        pvc("crypt", "/var/lib/zeyple"),
+        pvc("rspamd", "/var/lib/rspamd"),
+        socket,
+      ];
+    case "postfix-tlspol":
+      return [pvc("postfix-tlspol", "/var/lib/postfix-tlspol")];
+    case "memcached":
+      return [];
+    case "nginx":
+      return [
+        tree("data/web", "/web", { ro: true }),
+        tree("data/conf/rspamd/dynmaps", "/dynmaps", { ro: true }),
+        ssl,
+        tree("data/conf/nginx", "/etc/nginx/conf.d"),
+        tree("data/conf/rspamd/meta_exporter", "/meta_exporter", { ro: true }),
+        ...mailcowauth,
+        { source: { local: POD_VOLUMES.sogoWeb }, path: "/usr/local/lib/GNUstep/SOGo" },
+      ];
+    case "olefy":
+      return [];
+  }
+}
+
+function toVolumeMount(m: Mount): IVolumeMount {
+  const src = m.source;
+  const base: IVolumeMount =
+    "tree" in src
+      ? { name: POD_VOLUMES.tree, mountPath: m.path, subPath: src.tree }
+      : "pvc" in src
+        ? { name: pvcName(src.pvc), mountPath: m.path }
+        : { name: src.local, mountPath: m.path };
+  return m.readOnly ? { ...base, readOnly: true } : base;
+}
+
+/** Tree paths mounted by the running services, split into files and directories (the init step creates them). */
+export function treeSubPaths(services: readonly MailcowService[]): { files: string[]; dirs: string[] } {
+  const files = new Set<string>();
+  const dirs = new Set<string>();
+  for (const s of services) {
+    for (const m of mountsFor(s)) {
+      if (!("tree" in m.source)) continue;
+      (m.file ? files : dirs).add(m.source.tree);
+    }
+  }
+  return { files: [...files].sort(), dirs: [...dirs].sort() };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Probes: upstream watchdog's checks, translated. Exec probes go through `sh -c` so pipes work.
+
+const tcp = (port: number): IProbe => ({ tcpSocket: { port } });
+const sh = (script: string): IProbe => ({ exec: { command: ["sh", "-c", script] } });
+const timing = (p: IProbe, period: number, failures: number, timeout = 5): IProbe => ({
+  ...p,
+  periodSeconds: period,
+  failureThreshold: failures,
+  timeoutSeconds: timeout,
+});
+
+interface ProbeSet {
+  startup: IProbe;
+  liveness: IProbe;
+  readiness: IProbe;
+}
+
+const MYSQL_PING = "mariadb-admin --socket=/var/run/mysqld/mysqld.sock ping";
+
+/** Startup probes give slow first starts (DB init, signature downloads) room; then liveness takes over. */
+export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = {
+  unbound: {
+    startup: timing(tcp(53), 5, 60),
+    liveness: timing(tcp(53), 30, 5),
+    // The zone's local data answers: unbound runs with our unbound.conf additions.
+    readiness: timing(sh(`dig +short +timeout=2 +tries=1 dovecot @${LOOPBACK} | grep -q '${LOOPBACK}'`), 15, 3),
+  },
+  mysql: {
+    startup: timing(sh(MYSQL_PING), 5, 120),
+    liveness: timing(sh(MYSQL_PING), 30, 5),
+    readiness: timing(sh(MYSQL_PING), 15, 3),
+  },
+  redis: {
+    startup: timing(sh('redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG'), 5, 60),
+    liveness: timing(sh('redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG'), 30, 5),
+    readiness: timing(sh('redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG'), 15, 3),
+  },
+  // php-fpm waits for SQL, Redis and dockerapi and runs the DB schema update before it listens.
+  "php-fpm": {
+    startup: timing(tcp(9002), 10, 90),
+    liveness: timing(tcp(9002), 30, 5),
+    readiness: timing(tcp(9001), 15, 3),
+  },
+  nginx: {
+    startup: timing(tcp(MAILCOW_WEB_PORT), 10, 90),
+    liveness: timing(tcp(8081), 30, 5),
+    readiness: timing({ httpGet: { path: "/", port: MAILCOW_WEB_PORT } }, 15, 3),
+  },
+  dovecot: {
+    startup: timing(tcp(143), 10, 90),
+    liveness: timing(tcp(24), 30, 5),
+    readiness: timing(tcp(143), 15, 3),
+  },
+  // watchdog checks postfix on 589 (a plain smtpd without postscreen).
+  postfix: {
+    startup: timing(tcp(589), 10, 90),
+    liveness: timing(sh("postfix status"), 30, 5),
+    readiness: timing(tcp(589), 15, 3),
+  },
+  "postfix-tlspol": {
+    startup: timing(tcp(8642), 5, 60),
+    liveness: timing(tcp(8642), 30, 5),
+    readiness: timing(tcp(8642), 15, 3),
+  },
+  rspamd: {
+    startup: timing({ httpGet: { path: "/ping", port: 11334 } }, 10, 90),
+    liveness: timing({ httpGet: { path: "/ping", port: 11334 } }, 30, 5),
+    readiness: timing(tcp(9900), 15, 3),
+  },
+  sogo: {
+    startup: timing(tcp(20000), 10, 90),
+    liveness: timing(tcp(20000), 30, 5),
+    readiness: timing(tcp(20000), 15, 3),
+  },
+  memcached: {
+    startup: timing(tcp(11211), 5, 30),
+    liveness: timing(tcp(11211), 30, 5),
+    readiness: timing(tcp(11211), 15, 3),
+  },
+  // First start downloads signatures for minutes.
+  clamd: {
+    startup: timing(sh(`echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`), 10, 180, 10),
+    liveness: timing(sh(`echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`), 60, 5, 10),
+    readiness: timing(sh(`echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`), 30, 3, 10),
+  },
+  olefy: {
+    startup: timing(tcp(10055), 5, 60),
+    liveness: timing(tcp(10055), 30, 5),
+    readiness: timing(tcp(10055), 15, 3),
+  },
+  dockerapi: {
+    startup: timing({ httpGet: { path: "/healthz", port: STANDIN_PORT, scheme: "HTTPS" } }, 5, 60),
+    liveness: timing({ httpGet: { path: "/healthz", port: STANDIN_PORT, scheme: "HTTPS" } }, 30, 5),
+    readiness: timing({ httpGet: { path: "/healthz", port: STANDIN_PORT, scheme: "HTTPS" } }, 15, 3),
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Containers and the pod.
+
+/** Containers that need a TTY upstream (`tty: true`): unbound logs to /dev/console. */
+export const TTY_SERVICES: readonly MailcowService[] = ["unbound", "dovecot"];
+/** compose `cap_add: NET_BIND_SERVICE`. */
+const NET_BIND: readonly MailcowService[] = ["dovecot", "postfix"];
+
+function containerFor(service: MailcowService, image: string, c: EnvContext): IContainer {
+  const ports: IContainerPort[] = LISTENING_PORTS[service].map((p) => ({ containerPort: p, protocol: "TCP" }));
+  if (service === "unbound") ports.unshift({ containerPort: 53, protocol: "UDP" });
+  const container: IContainer = {
+    name: service,
+    image,
+    env: envFor(service, c),
+    ports,
+    volumeMounts: mountsFor(service).map(toVolumeMount),
+    resources: resourcesFor(service, c.s),
+    startupProbe: PROBES[service].startup,
+    livenessProbe: PROBES[service].liveness,
+    readinessProbe: PROBES[service].readiness,
+    securityContext: {
+      privileged: false,
+      ...(NET_BIND.includes(service) ? { capabilities: { add: ["NET_BIND_SERVICE"] } } : {}),
+    },
+  };
+  // compose entrypoint/command
+  if (service === "redis") container.command = ["/bin/sh", "/redis-conf.sh"];
+  if (service === "php-fpm") container.args = ["php-fpm", "-d", `date.timezone=${c.tz}`, "-d", "expose_php=0"];
+  if (TTY_SERVICES.includes(service)) {
+    container.tty = true;
+    container.stdin = true;
+  }
+  return container;
+}
+
+/** Compose service → container name, for the stand-in (`sogo-mailcow` → `sogo`). */
+export function standinContainerMap(services: readonly MailcowService[]): Record<string, string> {
+  return Object.fromEntries(services.map((s) => [composeName(s), s]));
+}
+
+/** ofelia's jobs for the services that run, in the stand-in's format. */
+export function standinJobs(services: readonly MailcowService[]) {
+  return OFELIA_JOBS.filter((j) => services.includes(j.service)).map((j) => ({
+    name: j.name,
+    container: j.service,
+    command: j.command,
+    everyMinutes: j.everyMinutes,
+  }));
+}
+
+function standinContainer(c: EnvContext, services: readonly MailcowService[]): IContainer {
+  return {
+    name: "dockerapi",
+    image: c.s.standinImage,
+    command: ["node", "/standin/dockerapi-standin.js"],
+    env: [
+      lit("TZ", c.tz),
+      lit("COMPOSE_PROJECT_NAME", c.s.composeProjectName),
+      lit("MAILCOW_CONTAINERS", JSON.stringify(standinContainerMap(services))),
+      lit("JOBS_FILE", "/standin/jobs.json"),
+      lit("PORT", STANDIN_PORT),
+      lit("TLS_DIR", "/tls"),
+      lit("SSL_DIR", "/ssl"),
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    ],
+    ports: [{ containerPort: STANDIN_PORT, protocol: "TCP" }],
+    volumeMounts: [
+      { name: POD_VOLUMES.standin, mountPath: "/standin", readOnly: true },
+      { name: POD_VOLUMES.tls, mountPath: "/tls", readOnly: true },
+      { name: POD_VOLUMES.ssl, mountPath: "/ssl" },
+    ],
+    resources: resourcesFor("dockerapi", c.s),
+    startupProbe: PROBES.dockerapi.startup,
+    livenessProbe: PROBES.dockerapi.liveness,
+    readinessProbe: PROBES.dockerapi.readiness,
+    securityContext: { privileged: false },
+  };
+}
+
+function releaseUrl(s: MailcowSettings): string {
+  return s.releaseUrl ?? `https://github.com/mailcow/mailcow-dockerized/archive/refs/tags/${s.release}.tar.gz`;
+}
+
+function initContainer(c: EnvContext, services: readonly MailcowService[]): IContainer {
+  const images = imagesFor(c.s.release);
+  const paths = treeSubPaths(services);
+  return {
+    name: "fetch-release",
+    image: c.s.standinImage,
+    command: ["sh", "/overrides/init.sh"],
+    env: [
+      lit("RELEASE", c.s.release),
+      lit("RELEASE_URL", releaseUrl(c.s)),
+      lit("RELEASE_SHA256", c.s.releaseSha256 ?? ""),
+      lit("RELEASE_FILE", RELEASE_FILE),
+      lit("BOOTSTRAP_DNS", c.s.bootstrapDns),
+      lit("EXPECTED_IMAGES", services.map((s) => images[s]).join(" ")),
+      lit("FILE_SUBPATHS", paths.files.join(" ")),
+      lit("DIR_SUBPATHS", paths.dirs.join(" ")),
+    ],
+    volumeMounts: [
+      { name: POD_VOLUMES.tree, mountPath: TREE_MOUNT },
+      { name: POD_VOLUMES.overrides, mountPath: "/overrides", readOnly: true },
+      { name: POD_VOLUMES.tls, mountPath: "/tls", readOnly: true },
+      { name: POD_VOLUMES.ssl, mountPath: "/ssl" },
+    ],
+    resources: resourcesFor("fetch-release", c.s),
+    securityContext: { privileged: false },
+  };
+}
+
+function podVolumes(s: MailcowSettings): IVolume[] {
+  return [
+    ...enabledVolumes(s).map((v) => ({ name: pvcName(v), persistentVolumeClaim: { claimName: pvcName(v) } })),
+    // The MySQL unix socket every consumer hard-wires, shared in memory by the containers of this pod.
+    { name: POD_VOLUMES.mysqlSocket, emptyDir: {} },
+    { name: POD_VOLUMES.sogoWeb, emptyDir: {} },
+    // /etc/ssl/mail: cert.pem/key.pem from cert-manager's Secret plus dhparams.pem, kept current by the stand-in.
+    { name: POD_VOLUMES.ssl, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+    { name: POD_VOLUMES.tls, secret: { secretName: MAILCOW_TLS_SECRET } },
+    { name: POD_VOLUMES.overrides, configMap: { name: OVERRIDES_CONFIGMAP } },
+    { name: POD_VOLUMES.standin, configMap: { name: STANDIN_CONFIGMAP } },
+  ];
+}
+
+/** The pod's inputs resolved from settings and the zone (what the env and overrides are built from). */
+export function resolveContext(input: MailcowPodInput): EnvContext {
+  const s = input.settings;
+  return {
+    s,
+    tz: s.timezone ?? input.timezone,
+    hostname: input.hostname,
+    apiAllowFrom: (s.apiAllowFrom ?? [input.podCidr]).join(","),
+    trustedProxies: (s.trustedProxies ?? [input.podCidr]).join(","),
+  };
+}
+
+/** PROXY-protocol trust for dovecot (haproxy_trusted_networks). */
+export function proxyTrust(input: MailcowPodInput): string[] {
+  return input.settings.proxyTrustedNetworks ?? [input.podCidr];
+}
+
+/** Names the pod resolves through /etc/hosts (all DNS-1123, so hostAliases accepts them). */
+export function podSpec(input: MailcowPodInput, hostAliases: readonly string[]): IPodSpec {
+  const c = resolveContext(input);
+  const services = enabledServices(c.s);
+  const images = imagesFor(c.s.release);
+  return {
+    serviceAccountName: STANDIN_SERVICE_ACCOUNT,
+    // The stand-in needs the API token (pods/exec); nothing else in the pod talks to Kubernetes.
+    automountServiceAccountToken: true,
+    // MariaDB asks for 45 s (compose stop_grace_period); postfix and dovecot flush queues.
+    terminationGracePeriodSeconds: 60,
+    enableServiceLinks: false,
+    // Every name the code uses is a loopback name in this pod.
+    hostAliases: [{ ip: LOOPBACK, hostnames: [...hostAliases] }],
+    // compose `dns: ${IPV4_NETWORK}.254`: the pod's resolver is its own validating unbound.
+    dnsPolicy: "None",
+    dnsConfig: { nameservers: [LOOPBACK], searches: [], options: [{ name: "ndots", value: "1" }] },
+    securityContext: {
+      // nginx's entrypoint pings its upstreams; this safe sysctl allows ICMP echo without NET_RAW.
+      // (redis's net.core.somaxconn is an unsafe sysctl and is left out.)
+      sysctls: [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }],
+    },
+    initContainers: [initContainer(c, services)],
+    containers: [...services.map((svc) => containerFor(svc, images[svc], c)), standinContainer(c, services)],
+    volumes: podVolumes(c.s),
+  };
+}
