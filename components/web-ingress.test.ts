@@ -1,0 +1,156 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Plan, planProgram } from "../stacks/preview/engine";
+import { parseZoneConfig } from "../stacks/zone-config";
+import { MAILCOW_SERVICES, MAILCOW_TLS_SECRET, MAILCOW_WEB_PORT } from "./mailcow-endpoints";
+import { WebIngress } from "./web-ingress";
+import { ADMIN_ALLOWLIST_MIDDLEWARE, adminSourceRange, type IngressRouteSpec, type WebRoute } from "./web-route-specs";
+
+/**
+ * Evaluates the subset of Traefik's rule language the zone uses (Host, HostRegexp, PathPrefix, &&, ||, parentheses),
+ * so the tests can ask which route a request would take.
+ */
+function matches(rule: string, host: string, path: string): boolean {
+  const tokens = rule.match(/\w+\(`[^`]*`\)|&&|\|\||\(|\)/g) ?? [];
+  let i = 0;
+  const primary = (): boolean => {
+    const token = tokens[i++];
+    if (token === "(") {
+      const value = or();
+      i++; // ")"
+      return value;
+    }
+    const [, fn, arg] = /^(\w+)\(`([^`]*)`\)$/.exec(token) ?? [];
+    if (fn === "Host") return host === arg;
+    if (fn === "HostRegexp") return new RegExp(arg).test(host);
+    if (fn === "PathPrefix") return path.startsWith(arg);
+    throw new Error(`unsupported rule token ${token}`);
+  };
+  const and = (): boolean => {
+    let value = primary();
+    while (tokens[i] === "&&") {
+      i++;
+      value = primary() && value;
+    }
+    return value;
+  };
+  const or = (): boolean => {
+    let value = and();
+    while (tokens[i] === "||") {
+      i++;
+      value = and() || value;
+    }
+    return value;
+  };
+  return or();
+}
+
+/** The route Traefik would pick: the matching one with the highest priority. */
+function routeFor(routes: WebRoute[], host: string, path: string): WebRoute | undefined {
+  return routes.filter((r) => matches(r.match, host, path)).sort((a, b) => b.priority - a.priority)[0];
+}
+
+const config = parseZoneConfig({
+  "mail-zone:hostname": "mail.example.com",
+  "mail-zone:publicIPv4": "203.0.113.10",
+  "mail-zone:web": JSON.stringify({ clusterIssuer: "letsencrypt-staging", adminAllowList: ["198.51.100.0/24"] }),
+});
+
+let plan: Plan<void>;
+const byKind = (kind: string) =>
+  plan.resources
+    .filter((r) => r.type === `kubernetes:${kind}`)
+    .map((r) => r.inputs as { metadata: { name: string; namespace: string }; spec: Record<string, unknown> });
+const webRoute = () => byKind("traefik.io/v1alpha1:IngressRoute")[0].spec as unknown as IngressRouteSpec;
+
+beforeAll(async () => {
+  plan = await planProgram(
+    () => {
+      new WebIngress("web", {
+        namespace: "mail-zone",
+        hostname: config.hostname,
+        web: config.web,
+        cluster: config.cluster,
+      });
+    },
+    { project: "mail-zone", stack: "test" },
+  );
+});
+
+describe("WebIngress", () => {
+  it("requests a certificate for the mail host and its client-configuration names from the configured issuer", () => {
+    const [certificate] = byKind("cert-manager.io/v1:Certificate");
+    expect(certificate.metadata).toMatchObject({ name: MAILCOW_TLS_SECRET, namespace: "mail-zone" });
+    expect(certificate.spec).toMatchObject({
+      secretName: MAILCOW_TLS_SECRET,
+      dnsNames: [
+        "mail.example.com",
+        "autoconfig.mail.example.com",
+        "autodiscover.mail.example.com",
+        "mta-sts.mail.example.com",
+      ],
+      issuerRef: { name: "letsencrypt-staging", kind: "ClusterIssuer", group: "cert-manager.io" },
+    });
+  });
+
+  it("allows the cluster's networks and the configured CIDRs through the admin middleware", () => {
+    const [middleware] = byKind("traefik.io/v1alpha1:Middleware");
+    expect(middleware.metadata).toMatchObject({ name: ADMIN_ALLOWLIST_MIDDLEWARE, namespace: "mail-zone" });
+    expect(middleware.spec).toEqual({
+      ipAllowList: { sourceRange: ["10.42.0.0/16", "10.43.0.0/16", "198.51.100.0/24"] },
+    });
+  });
+
+  it("serves the mail host on websecure with the certificate, every route to Mailcow's nginx web port", () => {
+    const [route] = byKind("traefik.io/v1alpha1:IngressRoute");
+    expect(route.metadata).toMatchObject({ name: "mailcow-web", namespace: "mail-zone" });
+    expect(webRoute().entryPoints).toEqual(["websecure"]);
+    expect(webRoute().tls).toEqual({ secretName: MAILCOW_TLS_SECRET });
+    for (const r of webRoute().routes) {
+      expect(r.services).toEqual([{ name: MAILCOW_SERVICES.nginx, port: MAILCOW_WEB_PORT }]);
+    }
+  });
+
+  it.each([
+    ["/"],
+    ["/admin"],
+    ["/admin/dashboard"],
+    ["/domainadmin"],
+    ["/user"],
+    ["/api/v1/get/domain/all"],
+    ["/api/v1/add/mailbox"],
+    ["/rspamd/"],
+  ])("sends %s on the mail host through the admin allow-list", (path) => {
+    const chosen = routeFor(webRoute().routes, "mail.example.com", path);
+    expect(chosen?.middlewares).toEqual([{ name: ADMIN_ALLOWLIST_MIDDLEWARE }]);
+  });
+
+  it.each([
+    ["mail.example.com", "/SOGo/"],
+    ["mail.example.com", "/Microsoft-Server-ActiveSync"],
+    ["mail.example.com", "/.well-known/caldav"],
+    ["mail.example.com", "/autodiscover/autodiscover.xml"],
+    ["autoconfig.example.org", "/mail/config-v1.1.xml"],
+    ["autodiscover.example.org", "/Autodiscover/Autodiscover.xml"],
+    ["mta-sts.example.org", "/.well-known/mta-sts.txt"],
+  ])("leaves %s%s open", (host, path) => {
+    const chosen = routeFor(webRoute().routes, host, path);
+    expect(chosen).toBeDefined();
+    expect(chosen?.middlewares).toBeUndefined();
+  });
+
+  it("does not serve the UI or the API on the client-configuration hosts", () => {
+    const routes = webRoute().routes;
+    expect(routeFor(routes, "autoconfig.example.org", "/admin")).toBeUndefined();
+    expect(routeFor(routes, "mta-sts.example.org", "/api/v1/get/domain/all")).toBeUndefined();
+    expect(routeFor(routes, "autoconfig.example.org", "/SOGo/")).toBeUndefined();
+  });
+});
+
+describe("adminSourceRange", () => {
+  it("is only the cluster's pod and service networks when the allow-list is empty", () => {
+    expect(adminSourceRange({ adminAllowList: [] }, { podCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" })).toEqual([
+      "10.42.0.0/16",
+      "10.43.0.0/16",
+    ]);
+  });
+});

@@ -1,0 +1,230 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseZoneConfig, ZONE_CONFIG_KEYS, ZoneConfigError } from "./zone-config";
+
+const root = path.resolve(__dirname, "..");
+
+const required = { "mail-zone:hostname": "mail.example.com", "mail-zone:publicIPv4": "203.0.113.10" };
+
+function problemsOf(raw: Record<string, string>, secretKeys: string[] = []): string[] {
+  try {
+    parseZoneConfig(raw, "mail-zone", secretKeys);
+  } catch (error) {
+    if (error instanceof ZoneConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("parseZoneConfig", () => {
+  it("fills every default when only the mail host and the public IPv4 are set", () => {
+    const config = parseZoneConfig(required);
+    expect(config).toMatchObject({
+      hostname: "mail.example.com",
+      namespace: "mail-zone",
+      platformNamespace: "platform",
+      controllerSecretName: "mail-zone-controller",
+      publicIPv4: "203.0.113.10",
+      timezone: "Etc/UTC",
+      traefik: {
+        manageHelmChartConfig: true,
+        optionalEntrypoints: { pop3: false, pop3s: false, sieve: false },
+        proxyProtocolMode: "serversTransport",
+        namespace: "kube-system",
+        podSelector: { "app.kubernetes.io/name": "traefik" },
+      },
+      web: { clusterIssuer: "letsencrypt-prod", entrypoint: "websecure", adminAllowList: [] },
+      cluster: { podCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" },
+      dns: { provider: "none" },
+      mailcow: { mode: "in-cluster" },
+    });
+    expect(config.publicIPv6).toBeUndefined();
+  });
+
+  it("reads structured values from the JSON text Pulumi hands over", () => {
+    const config = parseZoneConfig({
+      ...required,
+      "mail-zone:traefik": JSON.stringify({ optionalEntrypoints: { pop3s: true }, proxyProtocolMode: "service" }),
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["198.51.100.0/24", "2001:db8::/48"] }),
+      "mail-zone:dns": JSON.stringify({ provider: "cloudflare", zone: "example.com" }),
+    });
+    expect(config.traefik.optionalEntrypoints).toEqual({ pop3: false, pop3s: true, sieve: false });
+    expect(config.traefik.proxyProtocolMode).toBe("service");
+    expect(config.traefik.containerPorts.smtp).toBe(2525);
+    expect(config.web.adminAllowList).toEqual(["198.51.100.0/24", "2001:db8::/48"]);
+    expect(config.dns).toEqual({ provider: "cloudflare", zone: "example.com" });
+  });
+
+  it("ignores keys of other namespaces such as the Cloudflare provider's token", () => {
+    expect(() =>
+      parseZoneConfig({ ...required, "cloudflare:apiToken": "tok", "kubernetes:context": "k3s" }),
+    ).not.toThrow();
+  });
+
+  it("rejects an unknown key, naming it and listing the known ones", () => {
+    const problems = problemsOf({ ...required, "mail-zone:hostnme": "mail.example.com" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^mail-zone:hostnme: got "mail\.example\.com" — expected no such key; known keys: hostname,/,
+    );
+  });
+
+  it("rejects an unknown nested key with its full path", () => {
+    const problems = problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ proxyProtocolMod: "service" }) });
+    expect(problems).toEqual(['mail-zone:traefik.proxyProtocolMod: got "service" — expected no such key']);
+  });
+
+  it("names a missing mail hostname and what it should be", () => {
+    const problems = problemsOf({ "mail-zone:publicIPv4": "203.0.113.10" });
+    expect(problems).toEqual([
+      "mail-zone:hostname: got nothing — expected a lowercase fully qualified domain name like mail.example.com",
+    ]);
+  });
+
+  it("names a bad CIDR with its list index and the value", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["198.51.100.0/24", "10.0.0.1/8"] }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[1]: got "10.0.0.1/8" — expected a CIDR with host bits zero, like 10.42.0.0/16 or 2001:db8::/64',
+    ]);
+  });
+
+  it("names a bad cluster CIDR", () => {
+    const problems = problemsOf({ ...required, "mail-zone:cluster": JSON.stringify({ podCidr: "10.42.0.0/33" }) });
+    expect(problems[0]).toMatch(/^mail-zone:cluster\.podCidr: got "10\.42\.0\.0\/33" — expected a CIDR/);
+  });
+
+  it("names a bad enum value and lists the allowed ones", () => {
+    const problems = problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ proxyProtocolMode: "v2" }) });
+    expect(problems).toEqual([
+      'mail-zone:traefik.proxyProtocolMode: got "v2" — expected one of "serversTransport", "service"',
+    ]);
+  });
+
+  it("names an unknown DNS provider at dns.provider", () => {
+    const problems = problemsOf({ ...required, "mail-zone:dns": JSON.stringify({ provider: "route53" }) });
+    expect(problems).toEqual(['mail-zone:dns.provider: got "route53" — expected one of "none", "cloudflare"']);
+  });
+
+  it("requires the Cloudflare zone to hold the mail host", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:dns": JSON.stringify({ provider: "cloudflare", zone: "example.org" }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:dns.zone: got "example.org" — expected the Cloudflare zone that holds the mail host mail.example.com',
+    ]);
+  });
+
+  it("rejects text that is not JSON for a structured key", () => {
+    const problems = problemsOf({ ...required, "mail-zone:cluster": "podCidr=10.42.0.0/16" });
+    expect(problems).toEqual([
+      'mail-zone:cluster: got "podCidr=10.42.0.0/16" — expected JSON (a YAML map or list in the stack file)',
+    ]);
+  });
+
+  it("rejects privileged, reserved and duplicate Traefik container ports", () => {
+    expect(
+      problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ containerPorts: { smtp: 25 } }) })[0],
+    ).toMatch(/^mail-zone:traefik\.containerPorts\.smtp: got 25 — expected an integer port from 1024/);
+    expect(
+      problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ containerPorts: { imap: 8443 } }) })[0],
+    ).toMatch(/^mail-zone:traefik\.containerPorts\.imap: got 8443/);
+    expect(
+      problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ containerPorts: { imap: 2525 } }) })[0],
+    ).toMatch(/^mail-zone:traefik\.containerPorts: got .* — expected a different container port for every entrypoint/);
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({
+      "mail-zone:publicIPv4": "203.0.113.300",
+      "mail-zone:timezone": "Mars/Olympus",
+      "mail-zone:namespace": "Mail_Zone",
+      "mail-zone:extra": "1",
+    });
+    const keys = problems.map((p) => p.split(":")[1]);
+    expect(keys.sort()).toEqual(["extra", "hostname", "namespace", "publicIPv4", "timezone"]);
+  });
+
+  it("prints [secret] instead of the value of a key passed as secret", () => {
+    const problems = problemsOf(
+      {
+        ...required,
+        "mail-zone:dns": JSON.stringify({ provider: "cloudflare", zone: "example.com", accountId: "s3cr3t-v4lue" }),
+      },
+      ["mail-zone:dns"],
+    );
+    expect(problems).toEqual([
+      "mail-zone:dns.accountId: got [secret] — expected a 32-character hex Cloudflare account id",
+    ]);
+    const unknown = problemsOf({ ...required, "mail-zone:apiToken": "tok-s3cr3t" }, ["mail-zone:apiToken"]);
+    expect(unknown[0]).toMatch(/^mail-zone:apiToken: got \[secret\] — expected no such key/);
+    expect(unknown.join("\n")).not.toContain("tok-s3cr3t");
+  });
+
+  it("throws a ZoneConfigError whose message lists the problems", () => {
+    expect(() => parseZoneConfig({})).toThrowError(
+      /invalid zone configuration:\n {2}- mail-zone:hostname: got nothing/,
+    );
+  });
+
+  it("uses the project name given as the key prefix", () => {
+    expect(() =>
+      parseZoneConfig({ "other:hostname": "mail.example.com", "other:publicIPv4": "203.0.113.10" }, "other"),
+    ).not.toThrow();
+  });
+});
+
+/** A stack file's `config:` as Pulumi hands it to the program: scalars as text, maps and lists as JSON. */
+function stackFileConfig(file: string): Record<string, string> {
+  const doc = parse(readFileSync(path.join(root, file), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(
+    Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as const),
+  );
+}
+
+/** Dotted paths of every setting, down to the leaves (label and value maps count as one setting). */
+function settingPaths(value: unknown, prefix = ""): string[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [prefix];
+  if (prefix.endsWith("podSelector") || prefix.endsWith("additionalValues")) return [prefix];
+  return Object.entries(value).flatMap(([k, v]) => settingPaths(v, prefix ? `${prefix}.${k}` : k));
+}
+
+describe("Pulumi.example.yaml", () => {
+  const raw = stackFileConfig("Pulumi.example.yaml");
+
+  it("is valid input for the zone config", () => {
+    expect(() => parseZoneConfig(raw)).not.toThrow();
+  });
+
+  it("sets every top-level zone setting", () => {
+    const present = new Set(Object.keys(raw).map((k) => k.replace(/^mail-zone:/, "")));
+    // publicIPv6 is optional without a default; the example shows it commented out.
+    for (const key of ZONE_CONFIG_KEYS.filter((k) => k !== "publicIPv6")) expect(present, key).toContain(key);
+  });
+
+  it("shows the defaults for the settings it does not need to change", () => {
+    const example = parseZoneConfig(raw);
+    const defaults = parseZoneConfig(required);
+    // dns differs on purpose (the preview shows Cloudflare records); mailcow's defaults belong to its own docs.
+    const { dns: _exampleDns, mailcow: _m, ...exampleRest } = example;
+    const { dns: _defaultDns, mailcow: _m2, ...defaultRest } = defaults;
+    expect(exampleRest).toEqual(defaultRest);
+  });
+});
+
+describe("docs/settings.md", () => {
+  const docs = readFileSync(path.join(root, "docs/settings.md"), "utf8");
+
+  it("documents every zone setting by its full key", () => {
+    const config = parseZoneConfig(stackFileConfig("Pulumi.example.yaml"));
+    const { mailcow: _mailcow, ...zoneOwn } = config;
+    const paths = [...settingPaths(zoneOwn), "publicIPv6", "dns.accountId", "mailcow"];
+    const missing = paths.filter((p) => !docs.includes(`\`mail-zone:${p}\``));
+    expect(missing).toEqual([]);
+  });
+});

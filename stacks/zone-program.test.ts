@@ -1,0 +1,96 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { isWrappedSecret, type PlannedResource, planProgram, redactSecrets, unwrapSecrets } from "./preview/engine";
+import { loadZoneConfig } from "./zone-config";
+import { zoneProgram } from "./zone-program";
+
+const config = {
+  "mail-zone:hostname": "mail.example.com",
+  "mail-zone:publicIPv4": "203.0.113.10",
+  "mail-zone:publicIPv6": "2001:db8::10",
+  "mail-zone:dns": JSON.stringify({ provider: "cloudflare", zone: "example.com" }),
+  "cloudflare:apiToken": "cf-token-s3cr3t-value",
+};
+
+function plan(raw: Record<string, string> = config, secretKeys = ["cloudflare:apiToken"]) {
+  return planProgram(zoneProgram, {
+    project: "mail-zone",
+    stack: "prod",
+    config: raw,
+    secretKeys,
+    call: (token) =>
+      token === "cloudflare:index/getZone:getZone" ? { id: "zone123", name: "example.com" } : undefined,
+  });
+}
+
+const isSecretObject = (r: PlannedResource) => r.type === "kubernetes:core/v1:Secret";
+
+describe("zoneProgram", () => {
+  it("returns the mail host, public IPs, API URL, namespace and the controller Secret's name", async () => {
+    const { outputs } = await plan();
+    expect(outputs).toEqual({
+      mailHostname: "mail.example.com",
+      publicIPv4: "203.0.113.10",
+      publicIPv6: "2001:db8::10",
+      apiUrl: "http://mailcow-nginx.mail-zone.svc.cluster.local:8080",
+      namespace: "mail-zone",
+      controllerSecretName: "mail-zone-controller",
+      controllerSecretNamespace: "platform",
+    });
+  });
+
+  it("keeps every secret value inside Secrets: none in another resource, a plain output or a label", async () => {
+    const result = await plan();
+    // Six generated Mailcow secrets (result + bcryptHash each) and the Cloudflare token.
+    expect(result.secretValues.length).toBeGreaterThanOrEqual(13);
+    const elsewhere = JSON.stringify(
+      result.resources.filter((r) => !isSecretObject(r)).map((r) => unwrapSecrets(r.inputs)),
+    );
+    const outputs = JSON.stringify(redactSecrets(result.outputs));
+    const secretMetadata = JSON.stringify(result.resources.filter(isSecretObject).map((r) => r.inputs.metadata));
+    for (const value of result.secretValues) {
+      expect(elsewhere).not.toContain(value);
+      expect(outputs).not.toContain(value);
+      expect(secretMetadata).not.toContain(value);
+    }
+    // And the Secrets do hold the generated values (so the search above looked for real ones).
+    const inSecrets = JSON.stringify(result.resources.filter(isSecretObject).map((r) => unwrapSecrets(r.inputs)));
+    expect(result.secretValues.filter((v) => inSecrets.includes(v))).toHaveLength(6);
+    for (const r of result.resources.filter(isSecretObject)) expect(isWrappedSecret(r.inputs.stringData)).toBe(true);
+  });
+
+  it("creates no ConfigMap", async () => {
+    const result = await plan();
+    expect(result.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap")).toEqual([]);
+  });
+});
+
+describe("loadZoneConfig", () => {
+  it("fails on the stack's bad config naming each key, and prints [secret] for secret keys", async () => {
+    // Straight through the runtime's config store: a program that throws inside planProgram also surfaces as an
+    // unhandled rejection from Pulumi's stack resource, which would fail the run.
+    await pulumi.runtime.setMocks(
+      { newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs },
+      "mail-zone",
+      "prod",
+    );
+    pulumi.runtime.setAllConfig(
+      {
+        "mail-zone:publicIPv4": "203.0.113.10",
+        "mail-zone:web": JSON.stringify({ adminAllowList: ["10.0.0.1/8"] }),
+        "mail-zone:adminToken": "admin-s3cr3t",
+      },
+      ["mail-zone:adminToken"],
+    );
+    let message = "";
+    try {
+      loadZoneConfig();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/mail-zone:adminToken: got \[secret\] — expected no such key/);
+    expect(message).toMatch(/mail-zone:hostname: got nothing — expected a lowercase fully qualified domain name/);
+    expect(message).toMatch(/mail-zone:web\.adminAllowList\[0\]: got "10\.0\.0\.1\/8" — expected a CIDR/);
+    expect(message).not.toContain("admin-s3cr3t");
+  });
+});
