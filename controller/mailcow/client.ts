@@ -124,6 +124,8 @@ class AttemptFailure extends Error {
 /** Connection failures where nothing reached Mailcow, so even a POST may be sent again. */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "EAI_AGAIN"]);
 
+const TLS_CODE_RE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
+
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const SELECTOR_RE = /^[A-Za-z0-9._-]+$/;
 const LOCAL_PART_RE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$/;
@@ -375,7 +377,7 @@ export class MailcowClient implements MailcowApi {
 
   private async read(op: string, route: string): Promise<unknown> {
     const res = await this.send(op, "GET", route, undefined, []);
-    const parsed = parseBody(res.text);
+    const parsed = parseBody(res.text, [this.apiKey]);
     if (parsed.kind === "empty") return null;
     if (parsed.kind === "not-json") throw this.protocol(op, `GET ${route} answered non-JSON: ${parsed.snippet}`);
     return parsed.value;
@@ -388,7 +390,7 @@ export class MailcowClient implements MailcowApi {
     secrets: readonly string[] = [],
   ): Promise<WriteOutcome> {
     const res = await this.send(op, "POST", route, JSON.stringify(body), secrets);
-    const parsed = parseBody(res.text);
+    const parsed = parseBody(res.text, [this.apiKey, ...secrets]);
     if (parsed.kind === "empty") throw this.protocol(op, `POST ${route} answered an empty body`, secrets);
     if (parsed.kind === "not-json") {
       throw this.protocol(op, `POST ${route} answered non-JSON: ${parsed.snippet}`, secrets);
@@ -428,16 +430,23 @@ export class MailcowClient implements MailcowApi {
         retryable = method === "GET" && error.kind === "transient";
       } catch (err) {
         const failure = err instanceof AttemptFailure ? err : new AttemptFailure("EUNKNOWN", true);
-        const what = failure.code === "ETIMEDOUT" ? `timed out after ${this.timeoutMs} ms` : failure.code;
+        // An untrusted certificate is a setting to fix (the `ca` option), not a blip to wait out.
+        const tls = TLS_CODE_RE.test(failure.code);
+        const what =
+          failure.code === "ETIMEDOUT"
+            ? `timed out after ${this.timeoutMs} ms`
+            : tls
+              ? `${failure.code} (TLS certificate not trusted; set the CA option for a private CA)`
+              : failure.code;
         error = new MailcowError({
-          kind: "transient",
+          kind: tls ? "protocol" : "transient",
           operation: op,
           detail: `${method} ${route} failed: ${what}`,
           code: failure.code,
           secrets: allSecrets,
         });
         // A POST that may have reached Mailcow is never sent twice: adds are not idempotent.
-        retryable = method === "GET" || (!failure.sent && NOT_SENT_CODES.has(failure.code));
+        retryable = !tls && (method === "GET" || (!failure.sent && NOT_SENT_CODES.has(failure.code)));
       }
       if (!retryable || attempt > this.retries) throw error;
       const delay = this.backoff(attempt);
@@ -528,7 +537,7 @@ export class MailcowClient implements MailcowApi {
     res: RawResponse,
     secrets: readonly string[],
   ): MailcowError {
-    const parsed = parseBody(res.text);
+    const parsed = parseBody(res.text, secrets);
     let said = "";
     if (parsed.kind === "json" && typeof parsed.value === "object" && parsed.value !== null) {
       const msg = (parsed.value as { msg?: unknown }).msg;

@@ -7,6 +7,7 @@
  * body) for "nothing"; numbers come as int or string; domain quotas come in bytes.
  */
 import type { DkimKey, DomainLimits, Mailbox, MailcowDomain, RateLimit } from "./api";
+import { redact } from "./errors";
 
 /** Mailcow answered with something whose shape we do not understand. */
 export class ShapeError extends Error {
@@ -95,19 +96,25 @@ export function isEmptyGet(body: unknown): boolean {
 
 export type ParsedBody = { kind: "empty" } | { kind: "json"; value: unknown } | { kind: "not-json"; snippet: string };
 
-/** Parses a response body; an HTML error page or a truncated JSON text becomes `not-json` with a short snippet. */
-export function parseBody(text: string): ParsedBody {
+/**
+ * Parses a response body; an HTML error page or a truncated JSON text becomes `not-json` with a short snippet.
+ * Secrets are removed before the snippet is cut, so a cut can never leave part of one behind.
+ */
+export function parseBody(text: string, secrets: readonly string[] = []): ParsedBody {
   if (text.trim() === "") return { kind: "empty" };
   try {
     return { kind: "json", value: JSON.parse(text) };
   } catch {
-    return { kind: "not-json", snippet: snippet(text) };
+    return { kind: "not-json", snippet: snippet(redact(text, secrets)) };
   }
 }
 
-/** First characters of a body, whitespace collapsed, for error messages. */
+/** First characters of a body, tags dropped and whitespace collapsed, for error messages. */
 export function snippet(text: string, max = 80): string {
-  const flat = text.replace(/\s+/g, " ").trim();
+  const flat = text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
