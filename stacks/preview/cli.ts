@@ -6,7 +6,7 @@
  * Exit codes: 0 plan printed; 1 bad input, program error, invalid object or a secret about to leak; 2 bad flags.
  */
 import { parseArgs } from "node:util";
-import { isWrappedSecret, type Plan } from "./engine";
+import { isWrappedSecret, type Plan, redactSecrets } from "./engine";
 import { formatJsonPlan } from "./format-json";
 import { formatTextPlan, type SiteRecordView } from "./format-text";
 import { DEFAULT_PROGRAMS, type Programs, planTarget, siteTarget, type Target, zoneTarget } from "./targets";
@@ -81,6 +81,13 @@ export function leakedSecretIndex(text: string, secretValues: readonly string[])
   return secretValues.findIndex((v) => v.length >= 4 && text.includes(v));
 }
 
+/** Names the resources whose redacted inputs still hold a secret value, so the leak can be fixed at its source. */
+export function leakingResources(plan: Plan<unknown>): string[] {
+  return plan.resources
+    .filter((r) => leakedSecretIndex(JSON.stringify(redactSecrets(r.inputs)), plan.secretValues) >= 0)
+    .map((r) => `${r.type} "${r.name}"`);
+}
+
 export function renderPlan(plan: Plan<unknown>, format: Format, kind: Target["kind"]): string {
   const stack = `${plan.project}/${plan.stack}`;
   const site = kind === "site" ? siteOutputs(plan.outputs) : undefined;
@@ -111,9 +118,14 @@ export async function main(argv: readonly string[], io: Io = processIo, programs
     const plan = await planTarget(target);
     validatePlan(plan.resources);
     const text = renderPlan(plan, args.format, target.kind);
-    if (leakedSecretIndex(text, plan.secretValues) >= 0) {
-      // A secret that is not wrapped as a Pulumi secret somewhere in the inputs: refuse rather than print it.
-      io.stderr("preview: refusing to print the plan: a secret value appears unmarked in a resource's inputs\n");
+    const leaks = leakingResources(plan);
+    if (leaks.length > 0 || leakedSecretIndex(text, plan.secretValues) >= 0) {
+      // A secret that is not wrapped as a Pulumi secret: it would sit in plain state (and in --format json).
+      io.stderr(
+        `preview: refusing to print the plan: a secret value appears unmarked (not as a Pulumi secret) in ${
+          leaks.length > 0 ? leaks.join(", ") : "the stack outputs"
+        }\n`,
+      );
       return 1;
     }
     io.stdout(text);
