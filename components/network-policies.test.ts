@@ -32,12 +32,13 @@ beforeAll(async () => {
 });
 
 describe("NetworkPolicies", () => {
-  it("creates its four policies in the zone namespace", () => {
+  it("creates its policies in the zone namespace", () => {
     const all = policies();
     expect([...all.keys()].sort()).toEqual([
       "controller-to-mailcow-api",
       "default-deny-ingress",
       "mailcow-internal",
+      "traefik-to-acme-solver",
       "traefik-to-mailcow",
     ]);
     for (const p of all.values()) expect(p.metadata.namespace).toBe("mail-zone");
@@ -83,6 +84,24 @@ describe("NetworkPolicies", () => {
         ports: [{ protocol: "TCP", port: MAILCOW_WEB_PORT }],
       },
     ]);
+  });
+
+  it("lets Traefik reach cert-manager's HTTP-01 solver pods, so the certificate can be issued", () => {
+    expect(policies().get("traefik-to-acme-solver")?.spec).toEqual({
+      podSelector: { matchLabels: { "acme.cert-manager.io/http01-solver": "true" } },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+              podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: 8089 }],
+        },
+      ],
+    });
   });
 });
 

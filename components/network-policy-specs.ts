@@ -1,10 +1,14 @@
 /**
- * Pure builders for the zone's NetworkPolicies. Ingress is denied by default; then exactly three ways in:
- * Mailcow pods among themselves, Traefik to the PROXY listeners and the web port, and the controller to the web
- * (API) port. Egress is left open (Mailcow must reach DNS, other mail servers and its update sources).
+ * Pure builders for the zone's NetworkPolicies. Ingress is denied by default; then exactly these ways in:
+ * Mailcow pods among themselves, Traefik to the PROXY listeners and the web port, the controller to the web
+ * (API) port, and Traefik to cert-manager's HTTP-01 solver pods (which run in the Certificate's namespace).
+ * Egress is left open (Mailcow must reach DNS, other mail servers and its update sources).
  */
 import { CONTROLLER_POD_LABELS, MAILCOW_POD_LABELS } from "./labels";
 import { MAILCOW_WEB_PORT, type MailEntrypoint, PROXY_LISTENERS } from "./mailcow-endpoints";
+
+/** Labels and port of the pods cert-manager starts to answer HTTP-01 challenges. */
+export const ACME_SOLVER = { labels: { "acme.cert-manager.io/http01-solver": "true" }, port: 8089 } as const;
 
 /** Label every namespace carries with its own name (Kubernetes ≥ 1.22). */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -46,6 +50,10 @@ export function proxyListenerPorts(entrypoints: readonly MailEntrypoint[]): numb
 
 export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[] {
   const mailcow = { matchLabels: { ...MAILCOW_POD_LABELS } };
+  const traefik: NetworkPolicyPeer = {
+    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: input.traefikNamespace } },
+    podSelector: { matchLabels: { ...input.traefikPodSelector } },
+  };
   return [
     { name: "default-deny-ingress", spec: { podSelector: {}, policyTypes: ["Ingress"] } },
     {
@@ -59,12 +67,7 @@ export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[
         policyTypes: ["Ingress"],
         ingress: [
           {
-            from: [
-              {
-                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: input.traefikNamespace } },
-                podSelector: { matchLabels: { ...input.traefikPodSelector } },
-              },
-            ],
+            from: [traefik],
             ports: [...proxyListenerPorts(input.entrypoints), MAILCOW_WEB_PORT].map(tcp),
           },
         ],
@@ -86,6 +89,14 @@ export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[
             ports: [tcp(MAILCOW_WEB_PORT)],
           },
         ],
+      },
+    },
+    {
+      name: "traefik-to-acme-solver",
+      spec: {
+        podSelector: { matchLabels: { ...ACME_SOLVER.labels } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [traefik], ports: [tcp(ACME_SOLVER.port)] }],
       },
     },
   ];
