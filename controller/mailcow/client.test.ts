@@ -8,13 +8,15 @@ let double: MailcowDouble;
 let client: MailcowClient;
 
 beforeEach(async () => {
-  double = await startMailcowDouble({ reuseDkimKeys: true });
+  // Every request of this suite is also checked against Mailcow's OpenAPI file (when ../shared has it).
+  double = await startMailcowDouble({ reuseDkimKeys: true, checkContract: true });
   client = new MailcowClient({ baseUrl: double.url, apiKey: double.apiKey, retries: 0 });
 });
 
 afterEach(async () => {
   client.close();
   await double.close();
+  expect(double.contractViolations).toEqual([]);
 });
 
 async function rejection(promise: Promise<unknown>): Promise<MailcowError> {
@@ -412,6 +414,7 @@ describe("transport", () => {
     await rejection(prefixed.ping());
     expect(double.requests[0]?.path).toBe("/prefix/api/v1/get/status/version");
     prefixed.close();
+    double.clearRequests(); // the double is not served under /prefix, so the contract check refused it
   });
 
   it("reports every HTTP attempt to onRequest", async () => {

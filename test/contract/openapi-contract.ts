@@ -140,6 +140,8 @@ interface Route {
   methods: Map<string, JsonObject>;
 }
 
+const loaded = new Map<string, OpenApiContract>();
+
 export class OpenApiContract {
   private readonly routes: Route[];
   private readonly validators = new Map<string, ValidateFunction | null>();
@@ -168,10 +170,15 @@ export class OpenApiContract {
     });
   }
 
-  /** Loads the spec; `null` when the file is absent (the caller skips and says why). */
+  /** Loads the spec (parsed once per process and file); `null` when the file is absent (the caller skips and says why). */
   static load(file: string = MAILCOW_OPENAPI_PATH): OpenApiContract | null {
     if (!fs.existsSync(file)) return null;
-    return new OpenApiContract(parseYaml(fs.readFileSync(file, "utf8")) as JsonObject);
+    let contract = loaded.get(file);
+    if (!contract) {
+      contract = new OpenApiContract(parseYaml(fs.readFileSync(file, "utf8")) as JsonObject);
+      loaded.set(file, contract);
+    }
+    return contract;
   }
 
   /** The spec path template a concrete path maps to; literal segments beat parameters (`all/{domain}` vs `{id}`). */
