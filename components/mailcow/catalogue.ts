@@ -164,52 +164,52 @@ export const OFELIA_JOBS: readonly OfeliaJob[] = [
     service: "sogo",
     everyMinutes: 1,
     command:
-      'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-tool -v expire-sessions ${SOGO_EXPIRE_SESSION} || exit 0"',
+      'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-tool -v expire-sessions $SOGO_EXPIRE_SESSION || exit 0"',
   },
   {
     name: "sogo_ealarms",
     service: "sogo",
     everyMinutes: 1,
     command:
-      'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-ealarms-notify -p /etc/sogo/cron.creds || exit 0"',
+      'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-ealarms-notify -p /etc/sogo/cron.creds || exit 0"',
   },
   {
     name: "sogo_eautoreply",
     service: "sogo",
     everyMinutes: 5,
     command:
-      'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-tool update-autoreply -p /etc/sogo/sieve.creds || exit 0"',
+      'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-tool update-autoreply -p /etc/sogo/sieve.creds || exit 0"',
   },
   {
     name: "sogo_backup",
     service: "sogo",
     everyMinutes: 1440,
     command:
-      'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-tool backup /sogo_backup ALL || exit 0"',
+      'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu sogo /usr/sbin/sogo-tool backup /sogo_backup ALL || exit 0"',
   },
   {
     name: "dovecot_imapsync_runner",
     service: "dovecot",
     everyMinutes: 1,
-    command: 'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu nobody /usr/local/bin/imapsync_runner.pl || exit 0"',
+    command: 'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu nobody /usr/local/bin/imapsync_runner.pl || exit 0"',
   },
   {
     name: "dovecot_trim_logs",
     service: "dovecot",
     everyMinutes: 1,
-    command: 'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu vmail /usr/local/bin/trim_logs.sh || exit 0"',
+    command: 'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu vmail /usr/local/bin/trim_logs.sh || exit 0"',
   },
   {
     name: "dovecot_quarantine",
     service: "dovecot",
     everyMinutes: 20,
-    command: 'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu vmail /usr/local/bin/quarantine_notify.py || exit 0"',
+    command: 'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu vmail /usr/local/bin/quarantine_notify.py || exit 0"',
   },
   {
     name: "dovecot_clean_q_aged",
     service: "dovecot",
     everyMinutes: 1440,
-    command: 'bash -c "[[ ${MASTER} == y ]] && /usr/local/bin/gosu vmail /usr/local/bin/clean_q_aged.sh || exit 0"',
+    command: 'bash -c "[[ $MASTER == y ]] && /usr/local/bin/gosu vmail /usr/local/bin/clean_q_aged.sh || exit 0"',
   },
   {
     name: "dovecot_maildir_gc",

@@ -8,7 +8,6 @@
  *
  * Plain CommonJS with no dependencies, so the official node image runs it straight from a ConfigMap.
  */
-"use strict";
 
 const crypto = require("node:crypto");
 const fs = require("node:fs");
@@ -29,7 +28,7 @@ function listContainers(config, states) {
   const out = {};
   for (const service of Object.keys(config.containers)) {
     const id = containerId(service);
-    const state = (states && states[service]) || { Running: true, Status: "running" };
+    const state = states?.[service] || { Running: true, Status: "running" };
     out[id] = {
       Id: id,
       Name: `/${config.project}-${service}-1`,
@@ -66,8 +65,7 @@ const EXEC_TASKS = {
     report: "info",
   },
   "system/df": {
-    script: (body) =>
-      `df -H ${shq(body.dir || "/var/vmail")} | tail -n1 | tr -s '[:blank:]' | tr ' ' ','`,
+    script: (body) => `df -H ${shq(body.dir || "/var/vmail")} | tail -n1 | tr -s '[:blank:]' | tr ' ' ','`,
     report: "text",
     fallback: "0,0,0,0,0,0",
   },
@@ -243,7 +241,7 @@ function encodeFrame(opcode, payload, mask) {
 /** Exit code from the exec status message on channel 3 (Success → 0; NonZeroExitCode → its code). */
 function exitCodeFromStatus(status) {
   if (!status || status.status === "Success") return 0;
-  const causes = (status.details && status.details.causes) || [];
+  const causes = status.details?.causes || [];
   const exit = causes.find((c) => c.reason === "ExitCode");
   return exit ? Number(exit.message) : 1;
 }
@@ -285,7 +283,8 @@ function kubeExec(kube, target, container, script, timeoutMs) {
         clearTimeout(timer);
         resolve({ output, exitCode: exitCodeFromStatus(status) });
       };
-      socket.on("data", (chunk) => {
+      // Frames may already sit in `head` (read together with the 101 response), so consume it first.
+      const consume = (chunk) => {
         buffer = Buffer.concat([buffer, chunk]);
         const { frames, rest } = decodeFrames(buffer);
         buffer = rest;
@@ -310,7 +309,9 @@ function kubeExec(kube, target, container, script, timeoutMs) {
             }
           }
         }
-      });
+      };
+      consume(Buffer.alloc(0));
+      socket.on("data", consume);
       socket.on("close", finish);
       socket.on("error", finish);
     });
@@ -323,7 +324,7 @@ function kubeExec(kube, target, container, script, timeoutMs) {
 
 /**
  * Jobs due at `date`: each job runs every `everyMinutes` minutes, counted from local midnight (so 1440 = daily at
- * 00:00, 30 = :00 and :30), matching ofelia's `0 */N * * * *` and `0 0 0 * * *` schedules.
+ * 00:00, 30 = :00 and :30), matching the every-N-minutes and daily (midnight) schedules of ofelia.
  */
 function dueJobs(jobs, date) {
   const minuteOfDay = date.getHours() * 60 + date.getMinutes();
@@ -387,15 +388,15 @@ function readBody(req) {
 /** Maps the pod's container statuses to Docker-like State objects, by compose service. */
 function statesFromPod(pod, config) {
   const byContainer = {};
-  for (const s of (pod.status && pod.status.containerStatuses) || []) byContainer[s.name] = s;
+  for (const s of pod.status?.containerStatuses || []) byContainer[s.name] = s;
   const states = {};
   for (const [service, container] of Object.entries(config.containers)) {
     const s = byContainer[container];
-    const running = Boolean(s && s.state && s.state.running);
+    const running = Boolean(s?.state?.running);
     states[service] = {
       Running: running,
       Status: running ? "running" : "exited",
-      StartedAt: (s && s.state && s.state.running && s.state.running.startedAt) || "",
+      StartedAt: s?.state?.running?.startedAt || "",
       Restarting: false,
     };
   }
@@ -467,7 +468,7 @@ function createHandler(config, deps) {
         if (!body.cmd) return send(res, 200, { type: "danger", msg: "cmd is missing" });
         if (!body.task) return send(res, 200, { type: "danger", msg: "task is missing" });
         const task = EXEC_TASKS[`${body.cmd}/${body.task}`];
-        const script = task && task.script(body);
+        const script = task?.script(body);
         const container = config.containers[service];
         if (!task || !script || !deps.exec || !container) {
           log(`exec ${body.cmd}/${body.task} on ${service}: not performed`);

@@ -5,7 +5,6 @@
  * running yet while init containers run. So this resolves names through BOOTSTRAP_DNS (the cluster DNS) itself.
  * Plain CommonJS with no dependencies; the official node image runs it from the overrides ConfigMap.
  */
-"use strict";
 
 const crypto = require("node:crypto");
 const dns = require("node:dns");
@@ -20,7 +19,11 @@ function lookupVia(server) {
   return (hostname, options, callback) => {
     resolver.resolve4(hostname, (err, addresses) => {
       if (err) return callback(err);
-      if (options && options.all) return callback(null, addresses.map((address) => ({ address, family: 4 })));
+      if (options?.all)
+        return callback(
+          null,
+          addresses.map((address) => ({ address, family: 4 })),
+        );
       return callback(null, addresses[0], 4);
     });
   };
