@@ -100,6 +100,22 @@ describe("validatePlan", () => {
     expect(issues[0].message).toMatch(/not a known field/);
   });
 
+  it("rejects a volume mount that names no volume of the pod, as the API server does", () => {
+    const issues = findPlanIssues([
+      deployment({ ...validContainer, volumeMounts: [{ name: "tree", mountPath: "/srv" }] }),
+    ]);
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'spec.template.spec.containers[0].volumeMounts[0].name: "tree" is not a volume of the pod',
+    ]);
+  });
+
+  it("rejects a container port name longer than 15 characters", () => {
+    const issues = findPlanIssues([
+      deployment({ ...validContainer, ports: [{ containerPort: 25, name: "smtp-proxy-protocol" }] }),
+    ]);
+    expect(issues.map((i) => i.path)).toEqual(["spec.template.spec.containers[0].ports[0].name"]);
+  });
+
   it("fails loudly on a kind no schema knows", () => {
     const issues = findPlanIssues([
       k8s("kubernetes:example.com/v1:Mystery", {

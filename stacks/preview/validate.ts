@@ -290,6 +290,80 @@ function conventionIssues(object: KubernetesObject): { path: string; message: st
   return issues;
 }
 
+/** Where each workload kind keeps its pod spec. */
+const POD_SPEC_PATHS: Record<string, string[]> = {
+  Pod: ["spec"],
+  Deployment: ["spec", "template", "spec"],
+  StatefulSet: ["spec", "template", "spec"],
+  DaemonSet: ["spec", "template", "spec"],
+  ReplicaSet: ["spec", "template", "spec"],
+  Job: ["spec", "template", "spec"],
+  CronJob: ["spec", "jobTemplate", "spec", "template", "spec"],
+};
+
+const PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+function records(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value)
+    ? value.filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null)
+    : [];
+}
+
+/**
+ * Cross-field rules of a pod spec that the OpenAPI schema cannot express but the API server enforces: every volume
+ * mount names a volume of the pod, volume and container names are unique, container port names are IANA service
+ * names (≤15 characters).
+ */
+function podSpecIssues(object: KubernetesObject): { path: string; message: string }[] {
+  const specPath = POD_SPEC_PATHS[object.kind];
+  if (!specPath) return [];
+  let pod: unknown = object;
+  for (const key of specPath)
+    pod = typeof pod === "object" && pod !== null ? (pod as Record<string, unknown>)[key] : undefined;
+  if (typeof pod !== "object" || pod === null) return [];
+  const spec = pod as Record<string, unknown>;
+  const issues: { path: string; message: string }[] = [];
+  const volumeNames = new Set<string>();
+  for (const [i, volume] of records(spec.volumes).entries()) {
+    const name = String(volume.name);
+    if (volumeNames.has(name))
+      issues.push({ path: dottedPath([...specPath, "volumes", i, "name"]), message: `duplicate volume "${name}"` });
+    volumeNames.add(name);
+  }
+  const claimTemplates =
+    object.kind === "StatefulSet" ? (object.spec as Record<string, unknown>)?.volumeClaimTemplates : undefined;
+  for (const template of records(claimTemplates)) {
+    const name = (template.metadata as { name?: unknown } | undefined)?.name;
+    if (typeof name === "string") volumeNames.add(name);
+  }
+  const containerNames = new Set<string>();
+  for (const group of ["initContainers", "containers", "ephemeralContainers"] as const) {
+    for (const [i, container] of records(spec[group]).entries()) {
+      const at = (...rest: (string | number)[]) => dottedPath([...specPath, group, i, ...rest]);
+      const name = String(container.name);
+      if (containerNames.has(name)) issues.push({ path: at("name"), message: `duplicate container "${name}"` });
+      containerNames.add(name);
+      for (const [j, mount] of records(container.volumeMounts).entries()) {
+        if (!volumeNames.has(String(mount.name))) {
+          issues.push({
+            path: at("volumeMounts", j, "name"),
+            message: `"${String(mount.name)}" is not a volume of the pod`,
+          });
+        }
+      }
+      for (const [j, port] of records(container.ports).entries()) {
+        if (typeof port.name === "string" && (port.name.length > 15 || !PORT_NAME.test(port.name))) {
+          issues.push({
+            path: at("ports", j, "name"),
+            message: `"${port.name}" must be an IANA service name (a-z, 0-9, '-', ≤15)`,
+          });
+        }
+      }
+    }
+  }
+  return issues;
+}
+
 /** Validation problems of one object (empty when valid). */
 export function validateObject(object: KubernetesObject): { path: string; message: string }[] {
   const key = `${object.apiVersion}/${object.kind}`;
@@ -318,6 +392,7 @@ export function validateObject(object: KubernetesObject): { path: string; messag
       if (!errors) throw err;
       issues.push(...ajvIssues(errors));
     }
+    issues.push(...podSpecIssues(object));
     if (BUILT_IN_GROUPS.has(object.apiVersion)) {
       const version = object.apiVersion.split("/").pop() ?? "";
       const root = `${version.charAt(0).toUpperCase()}${version.slice(1)}${object.kind}`;
