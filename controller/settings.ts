@@ -5,12 +5,14 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { DomainValidationError, normaliseSuffix } from "../components/domain-name";
 import type { DomainLimits, RateLimit } from "./mailcow/api";
 
 export type SiteLayoutKind = "namespace-per-site" | "shared-namespace";
 export type DnsProviderKind = "cloudflare" | "manual";
 export type StackRunnerKind = "automation" | "preview";
 export type DmarcPolicy = "none" | "quarantine" | "reject";
+export type MtaStsMode = "enforce" | "testing" | "none";
 
 export interface Settings {
   mailcow: {
@@ -41,9 +43,10 @@ export interface Settings {
     allowedSuffixes: string[];
     spfInclude: string | undefined;
     dmarcPolicy: DmarcPolicy;
-    dmarcRua: string | undefined;
-    tlsRptRua: string | undefined;
-    mtaSts: boolean;
+    /** An address, `false` for no reports, or undefined for the site default (`dmarc-reports@<domain>`). */
+    dmarcRua: string | false | undefined;
+    tlsRptRua: string | false | undefined;
+    mtaStsMode: MtaStsMode | undefined;
     pop3: boolean;
     ttl: number;
   };
@@ -97,7 +100,10 @@ const dnsName = z
 const prefix = z
   .string()
   .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS-style prefix");
-const mailto = z.email({ message: "expected an email address" });
+/** A report address, or `none` for no reports. */
+const reportAddress = z
+  .union([z.literal("none"), z.email({ message: "expected an email address or none" })])
+  .transform((v) => (v === "none" ? (false as const) : v));
 
 const envSchema = z.object({
   MAILCOW_API_URL: httpUrl,
@@ -133,11 +139,11 @@ const envSchema = z.object({
   ALLOWED_DOMAIN_SUFFIXES: z.string().default(""),
   SPF_INCLUDE: dnsName.optional(),
   DMARC_POLICY: z.enum(["none", "quarantine", "reject"]).default("quarantine"),
-  DMARC_RUA: mailto.optional(),
-  TLSRPT_RUA: mailto.optional(),
-  MTA_STS: bool(false),
+  DMARC_RUA: reportAddress.optional(),
+  TLSRPT_RUA: reportAddress.optional(),
+  MTA_STS_MODE: z.enum(["enforce", "testing", "none"]).optional(),
   POP3_ENABLED: bool(false),
-  DNS_TTL: int(1, 1, 86_400),
+  DNS_TTL: int(3600, 60, 86_400),
   DKIM_SELECTOR: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,63}$/, "expected a DKIM selector of letters, digits, '.', '_' or '-'")
@@ -255,7 +261,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       dmarcPolicy: e.DMARC_POLICY,
       dmarcRua: e.DMARC_RUA,
       tlsRptRua: e.TLSRPT_RUA,
-      mtaSts: e.MTA_STS,
+      mtaStsMode: e.MTA_STS_MODE,
       pop3: e.POP3_ENABLED,
       ttl: e.DNS_TTL,
     },
@@ -342,16 +348,12 @@ function readSecretFile(name: string, file: string, readFile: ReadFile, problems
 function parseSuffixes(raw: string, problems: string[]): string[] {
   const out: string[] = [];
   for (const s of raw.split(",")) {
-    const suffix = s
-      .trim()
-      .toLowerCase()
-      .replace(/^\*?\./, "");
-    if (suffix === "") continue;
-    if (!dnsName.safeParse(suffix).success && !/^[a-z]{2,63}$/.test(suffix)) {
-      problems.push(
-        `ALLOWED_DOMAIN_SUFFIXES: ${JSON.stringify(s.trim())} is not a domain suffix like example.com or .org`,
-      );
-    } else out.push(suffix);
+    if (s.trim() === "") continue;
+    try {
+      out.push(normaliseSuffix(s.trim(), "ALLOWED_DOMAIN_SUFFIXES"));
+    } catch (err) {
+      problems.push(err instanceof DomainValidationError ? err.message : `ALLOWED_DOMAIN_SUFFIXES: ${String(err)}`);
+    }
   }
   return out;
 }

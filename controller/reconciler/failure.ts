@@ -1,0 +1,35 @@
+/**
+ * Sorting failures into the two kinds the reconciler acts on: transient (retry with backoff) and permanent (stop at
+ * `error` with the message). Adapters mark their errors; anything unrecognised counts as transient, bounded by the
+ * maximum number of attempts.
+ */
+import { errorMessage } from "../redact";
+
+export interface Failure {
+  transient: boolean;
+  message: string;
+}
+
+/** A failure no retry can fix: a bad domain, a missing annotation, a setting that does not fit the site. */
+export class PermanentFailure extends Error {
+  constructor(
+    message: string,
+    readonly code = "permanent",
+  ) {
+    super(message);
+    this.name = "PermanentFailure";
+  }
+}
+
+export function classifyFailure(err: unknown): Failure {
+  const message = errorMessage(err);
+  if (err instanceof PermanentFailure) return { transient: false, message };
+  const marked = err as { name?: unknown; kind?: unknown; transient?: unknown } | null;
+  // MailcowError (controller/mailcow/errors.ts): only its "transient" kind is worth retrying.
+  if (marked && marked.name === "MailcowError" && typeof marked.kind === "string") {
+    return { transient: marked.kind === "transient", message };
+  }
+  // SiteStoreError and StackRunError carry the decision themselves.
+  if (marked && typeof marked.transient === "boolean") return { transient: marked.transient, message };
+  return { transient: true, message };
+}

@@ -1,0 +1,370 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { SiteNotFoundError } from "../sites/site";
+import { StackRunError } from "../stacks/stack-runner";
+import { MAIL_HOST, startWorld, type World } from "../testing/harness";
+import { RequestRejected } from "./reconciler";
+
+const worlds: World[] = [];
+async function world(options?: Parameters<typeof startWorld>[0]): Promise<World> {
+  const w = await startWorld(options);
+  worlds.push(w);
+  return w;
+}
+afterEach(async () => {
+  for (const w of worlds.splice(0)) await w.close().catch(() => {});
+});
+
+const MAIL_KEYS = (a: Record<string, string>) =>
+  Object.fromEntries(Object.entries(a).filter(([k]) => k.startsWith("voxeil.io/mail-")));
+
+describe("enable", () => {
+  it("brings a site to ready: Mailcow domain active with its rate limit, DKIM key, stack enabled, every annotation", async () => {
+    const w = await world();
+    const accepted = await w.reconciler.requestEnable("shop");
+    expect(accepted.status).toBe("pending");
+    await w.reconciler.idle();
+
+    expect(MAIL_KEYS(w.annotations("tenant-shop"))).toEqual({
+      "voxeil.io/mail-enabled": "true",
+      "voxeil.io/mail-provider": "mailcow",
+      "voxeil.io/mail-domain": "shop.example",
+      "voxeil.io/mail-status": "ready",
+      "voxeil.io/mail-last-error": "",
+    });
+    expect(w.annotations("tenant-shop")["voxeil.io/domain"]).toBe("shop.example");
+    const domain = await w.client.getDomain("shop.example");
+    expect(domain).toMatchObject({ active: true, rateLimit: { value: 500, frame: "h" } });
+    expect(await w.client.getDkim("shop.example")).toMatchObject({ selector: "dkim" });
+    expect(w.runner.enabled("shop")).toBe(true);
+    expect(w.runner.stacks.get("shop")?.["mail-sites:dkim"]?.value).toContain("v=DKIM1");
+
+    const status = await w.reconciler.status("shop");
+    expect(status).toMatchObject({ slug: "shop", enabled: true, status: "ready", lastError: "", run: null });
+    expect(status.dns.provider).toBe("manual");
+    const types = status.dns.records.map((r) => `${r.type} ${r.name}`);
+    expect(types).toContain("MX shop.example");
+    expect(types).toContain("TXT dkim._domainkey.shop.example");
+    expect(status.dns.records.every((r) => r.state === "manual")).toBe(true);
+  });
+
+  it("keeps Mailcow calls few: a repeated enable reads twice and writes nothing", async () => {
+    const w = await world();
+    const first = w.mark();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    // 7 with the current client (GET, add, GET for the domain and for DKIM, plus the rate limit).
+    expect(first()).toBeLessThanOrEqual(7);
+    const again = w.mark();
+    await w.reconciler.requestEnable("shop", { domain: "SHOP.example." });
+    await w.reconciler.idle();
+    expect(again()).toBeLessThanOrEqual(2);
+    expect(w.mailcow.requests.slice(-again()).every((r) => r.method === "GET")).toBe(true);
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+  });
+
+  it("re-activates an inactive domain without re-creating it", async () => {
+    const w = await world();
+    w.mailcow.state.seedDomain("blog.example", { active: 0 });
+    await w.reconciler.requestEnable("blog");
+    await w.reconciler.idle();
+    expect(await w.client.getDomain("blog.example")).toMatchObject({ active: true });
+    expect(w.mailcow.count({ route: "add/domain" })).toBe(0);
+  });
+
+  it("refuses a domain other than the site's, a site without a domain and the mail host, changing nothing", async () => {
+    const w = await world();
+    const before = w.k8s.snapshot();
+    await expect(w.reconciler.requestEnable("shop", { domain: "other.example" })).rejects.toMatchObject({
+      status: 409,
+      code: "domain_mismatch",
+    });
+    await expect(w.reconciler.requestEnable("shop", { domain: "not a domain" })).rejects.toMatchObject({
+      status: 400,
+      code: "invalid_domain",
+    });
+    await expect(w.reconciler.requestEnable("nodomain")).rejects.toMatchObject({ code: "site_has_no_domain" });
+    await expect(w.reconciler.requestEnable("mailhost")).rejects.toBeInstanceOf(RequestRejected);
+    await expect(w.reconciler.requestEnable("ghost")).rejects.toBeInstanceOf(SiteNotFoundError);
+    await w.reconciler.idle();
+    expect(w.k8s.snapshot()).toEqual(before);
+    expect(w.mailcow.requests).toHaveLength(0);
+    expect(w.runner.calls).toHaveLength(0);
+  });
+});
+
+describe("disable", () => {
+  it("takes the records down, deactivates the domain and keeps the mailboxes", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    await w.client.addMailbox({ localPart: "info", domain: "shop.example", password: "Pw-123456789", quotaMb: 100 });
+
+    const calls = w.mark();
+    const accepted = await w.reconciler.requestDisable("shop");
+    expect(accepted.status).toBe("disabling");
+    await w.reconciler.idle();
+
+    expect(calls()).toBeLessThanOrEqual(2);
+    expect(MAIL_KEYS(w.annotations("tenant-shop"))).toMatchObject({
+      "voxeil.io/mail-enabled": "false",
+      "voxeil.io/mail-status": "disabled",
+      "voxeil.io/mail-last-error": "",
+    });
+    expect(await w.client.getDomain("shop.example")).toMatchObject({ active: false, mailboxCount: 1 });
+    expect((await w.client.listMailboxes("shop.example")).map((m) => m.username)).toEqual(["info@shop.example"]);
+    expect(w.runner.enabled("shop")).toBe(false);
+    const status = await w.reconciler.status("shop");
+    expect(status.dns.records).toEqual([]);
+  });
+
+  it("touches neither Mailcow nor the stack for a site that never had mail", async () => {
+    const w = await world();
+    await w.reconciler.requestDisable("blog");
+    await w.reconciler.idle();
+    expect(w.mailcow.requests).toHaveLength(0);
+    expect(w.runner.calls).toHaveLength(0);
+    expect(w.annotations("tenant-blog")["voxeil.io/mail-status"]).toBe("disabled");
+  });
+});
+
+describe("failures", () => {
+  it("retries while Mailcow is down, then stops at error with the last error", async () => {
+    const w = await world();
+    w.mailcow.faults.inject({ kind: "html-500" });
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    const a = w.annotations("tenant-shop");
+    expect(a["voxeil.io/mail-status"]).toBe("error");
+    expect(a["voxeil.io/mail-last-error"]).toMatch(/mailcow ensureDomain/);
+    expect(a["voxeil.io/mail-last-error"]).toMatch(/500/);
+    expect(a["voxeil.io/mail-last-error"]).not.toContain(w.mailcow.apiKey);
+    // three attempts, two backoff sleeps: 100 then 200 ms
+    expect(w.sleeps).toEqual([100, 200]);
+    expect(w.runs).toEqual([{ slug: "shop", result: "error" }]);
+    expect(w.mailcow.count({ route: "get/domain" })).toBe(3);
+  });
+
+  it("recovers when Mailcow comes back before the attempts run out", async () => {
+    const w = await world();
+    w.mailcow.faults.inject({ kind: "html-500", times: 1 });
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toBe("");
+    expect(w.sleeps).toEqual([100]);
+  });
+
+  it("stops at error without retrying when Mailcow refuses the input", async () => {
+    const w = await world();
+    w.mailcow.faults.inject({ kind: "danger", route: "add/domain", msg: ["domain_invalid", "shop.example"] });
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("error");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toMatch(/domain_invalid/);
+    expect(w.sleeps).toEqual([]);
+    expect(w.mailcow.count({ route: "add/domain" })).toBe(1);
+    expect(w.runner.calls).toHaveLength(0);
+  });
+
+  it("retries a Kubernetes conflict on the status write", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    w.k8s.faults.add({ method: "PATCH", status: 409, times: 1 });
+    await w.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+    expect(w.sleeps.length).toBe(1);
+  });
+
+  it("retries a stack failure and clears a lock conflict before the next attempt", async () => {
+    const w = await world();
+    w.runner.locked.add("shop");
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    expect(w.runner.calls.map((c) => c.op)).toEqual(["up", "clearStaleLock", "up"]);
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+  });
+
+  it("stops at error when the stack keeps failing", async () => {
+    const w = await world();
+    const fail = new StackRunError("stack shop: network unreachable", true);
+    w.runner.script({ fail }, { fail }, { fail });
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("error");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toBe("stack shop: network unreachable");
+    expect(w.runner.ups("shop")).toHaveLength(3);
+  });
+});
+
+describe("coalescing", () => {
+  it("ends 50 interleaved enable/disable calls in the state of the last call, with few runs", async () => {
+    const w = await world();
+    w.runner.hold(); // the first run stays in its stack step while the calls arrive
+    let last: "enable" | "disable" = "enable";
+    for (let i = 0; i < 50; i++) {
+      last = i % 3 === 1 ? "disable" : "enable";
+      if (i === 49) last = "disable";
+      if (last === "enable") await w.reconciler.requestEnable("shop");
+      else await w.reconciler.requestDisable("shop");
+    }
+    w.runner.release();
+    await w.reconciler.idle();
+    expect(last).toBe("disable");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-enabled"]).toBe("false");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("disabled");
+    expect((await w.client.getDomain("shop.example"))?.active).toBe(false);
+    expect(w.runner.enabled("shop")).toBe(false);
+    expect(w.runs.map((r) => r.result)).toEqual(["superseded", "disabled"]);
+    expect(w.runner.overlapped).toBe(false);
+  });
+
+  it("ends enabled when the last of many calls is an enable", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    w.runner.hold();
+    for (let i = 0; i < 20; i++) {
+      await w.reconciler.requestDisable("shop");
+      await w.reconciler.requestEnable("shop");
+    }
+    w.runner.release();
+    await w.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+    expect(w.runner.enabled("shop")).toBe(true);
+    // the first enable, then the disable run held at its stack step, then one run for the final enable
+    expect(w.runs.length).toBeLessThanOrEqual(3);
+  });
+
+  it("never runs more sites at once than the limit", async () => {
+    const namespaces = Array.from({ length: 9 }, (_, i) => ({
+      name: `tenant-s${i}`,
+      annotations: { "voxeil.io/domain": `s${i}.example` },
+    }));
+    const w = await world({ namespaces, runnerDefaults: { delayMs: 15 }, reconciler: { maxParallelRuns: 3 } });
+    for (let i = 0; i < 9; i++) await w.reconciler.requestEnable(`s${i}`);
+    await w.reconciler.idle();
+    expect(w.runner.maxParallel).toBe(3);
+    for (let i = 0; i < 9; i++) expect(w.annotations(`tenant-s${i}`)["voxeil.io/mail-status"]).toBe("ready");
+  });
+});
+
+describe("restart and shutdown", () => {
+  it("queues unsettled sites again on start and clears their stale stack lock first", async () => {
+    const w = await world({
+      namespaces: [
+        {
+          name: "tenant-shop",
+          annotations: {
+            "voxeil.io/domain": "shop.example",
+            "voxeil.io/mail-enabled": "true",
+            "voxeil.io/mail-domain": "shop.example",
+            "voxeil.io/mail-status": "provisioning",
+          },
+        },
+        {
+          name: "tenant-blog",
+          annotations: {
+            "voxeil.io/domain": "blog.example",
+            "voxeil.io/mail-enabled": "false",
+            "voxeil.io/mail-status": "disabled",
+          },
+        },
+      ],
+    });
+    w.runner.locked.add("shop");
+    await w.reconciler.start();
+    await w.reconciler.idle();
+    expect(w.runner.calls.map((c) => `${c.op} ${c.slug}`)).toEqual(["clearStaleLock shop", "up shop"]);
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+    expect(w.annotations("tenant-blog")["voxeil.io/mail-status"]).toBe("disabled");
+  });
+
+  it("aborts runs at the shutdown deadline, leaving them for the next start", async () => {
+    const first = await startWorld({ runnerDefaults: { delayMs: 60_000 } });
+    await first.reconciler.requestEnable("shop");
+    while (first.runner.ups("shop").length === 0) await new Promise((r) => setTimeout(r, 5));
+    await first.reconciler.shutdown(20);
+    expect(first.runs).toEqual([{ slug: "shop", result: "aborted" }]);
+    expect(first.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("provisioning");
+    expect(first.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toMatch(/interrupted/);
+    await expect(first.reconciler.requestEnable("shop")).rejects.toMatchObject({ status: 503 });
+
+    const second = await world({ from: first, runnerDefaults: {} });
+    // the runner double is shared; let its next call succeed at once
+    second.runner.script({ delayMs: 0 });
+    await second.reconciler.start();
+    await second.reconciler.idle();
+    expect(second.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
+    expect(second.mailcow.state.domains.size).toBe(1);
+  });
+
+  it("re-queues drifted sites on resync", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    await w.client.setDomainActive("shop.example", false); // drift: someone switched it off in the UI
+    expect(await w.reconciler.resync()).toBe(1);
+    await w.reconciler.idle();
+    expect((await w.client.getDomain("shop.example"))?.active).toBe(true);
+  });
+});
+
+describe("purge", () => {
+  it("deletes the mailboxes, the domain and the stack, and says purged", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    await w.client.addMailbox({ localPart: "info", domain: "shop.example", password: "Pw-123456789", quotaMb: 100 });
+    const accepted = await w.reconciler.requestPurge("shop");
+    expect(accepted.status).toBe("purging");
+    await w.reconciler.idle();
+    expect(await w.client.getDomain("shop.example")).toBeNull();
+    expect(await w.client.getDkim("shop.example")).toBeNull();
+    expect(w.mailcow.state.mailboxes.size).toBe(0);
+    expect(w.runner.stacks.has("shop")).toBe(false);
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("purged");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-enabled"]).toBe("false");
+  });
+});
+
+describe("shared-namespace layout", () => {
+  it("enables and disables a site through its per-slug keys, leaving the neighbour alone", async () => {
+    const w = await world({
+      layout: "shared-namespace",
+      namespaces: [
+        {
+          name: "user-7",
+          annotations: {
+            "voxeil.io/site-shop-domain": "shop.example",
+            "voxeil.io/site-blog-domain": "blog.example",
+            "voxeil.io/site-blog-image": "nginx:1",
+          },
+        },
+      ],
+    });
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    expect(w.annotations("user-7")).toEqual({
+      "voxeil.io/site-shop-domain": "shop.example",
+      "voxeil.io/site-blog-domain": "blog.example",
+      "voxeil.io/site-blog-image": "nginx:1",
+      "voxeil.io/site-shop-mailEnabled": "true",
+      "voxeil.io/site-shop-mailProvider": "mailcow",
+      "voxeil.io/site-shop-mailDomain": "shop.example",
+      "voxeil.io/site-shop-mailStatus": "ready",
+      "voxeil.io/site-shop-mailLastError": "",
+    });
+    await w.reconciler.requestDisable("shop");
+    await w.reconciler.idle();
+    expect(w.annotations("user-7")["voxeil.io/site-shop-mailStatus"]).toBe("disabled");
+    expect(Object.keys(w.annotations("user-7")).filter((k) => k.startsWith("voxeil.io/site-blog-mail"))).toEqual([]);
+  });
+});
+
+it("refuses the mail host as a site domain", async () => {
+  const w = await world();
+  await expect(w.reconciler.requestEnable("mailhost")).rejects.toMatchObject({
+    code: "domain_not_allowed",
+    message: expect.stringContaining(MAIL_HOST),
+  });
+});

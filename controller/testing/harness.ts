@@ -1,0 +1,148 @@
+/**
+ * A whole controller world on loopback for tests: the Kubernetes API double seeded with namespaces, the Mailcow API
+ * double behind the real `MailcowClient`, the real site directory, a scripted stack runner and the reconciler, with
+ * a clock whose sleeps return at once (and are recorded).
+ */
+import { CoreV1Api } from "@kubernetes/client-node";
+import {
+  type KubernetesDouble,
+  kubeConfigFor,
+  type NamespaceSeed,
+  startKubernetesDouble,
+} from "../../test/doubles/kubernetes-api";
+import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
+import { ScriptedRunner, type ScriptStep } from "../../test/doubles/stack-runner/scripted-runner";
+import { MailcowClient } from "../mailcow/client";
+import { abortError, type Clock } from "../reconciler/clock";
+import {
+  Reconciler,
+  type ReconcilerOptions,
+  type Reconciler as ReconcilerType,
+  type RunResult,
+} from "../reconciler/reconciler";
+import { createRedactor } from "../redact";
+import type { SiteLayoutKind } from "../settings";
+import { annotationLayout } from "../sites/annotation-layout";
+import { KubernetesSiteDirectory } from "../sites/kubernetes-site-directory";
+import type { SiteDnsDefaults } from "../stacks/site-stack-config";
+
+export const MAIL_HOST = "mail.example.net";
+
+export const DEFAULT_NAMESPACES: NamespaceSeed[] = [
+  {
+    name: "tenant-shop",
+    labels: { "voxeil.io/tenant-slug": "shop" },
+    annotations: { "voxeil.io/domain": "shop.example" },
+  },
+  { name: "tenant-blog", annotations: { "voxeil.io/domain": "blog.example", "voxeil.io/owner": "u2" } },
+  { name: "tenant-nodomain" },
+  { name: "tenant-mailhost", annotations: { "voxeil.io/domain": MAIL_HOST } },
+];
+
+export interface WorldOptions {
+  layout?: SiteLayoutKind;
+  namespaces?: NamespaceSeed[];
+  runnerDefaults?: ScriptStep;
+  reconciler?: Partial<ReconcilerOptions>;
+  /** Reuse the doubles of an earlier world (a restarted controller). */
+  from?: World;
+}
+
+export interface World {
+  k8s: KubernetesDouble;
+  mailcow: MailcowDouble;
+  client: MailcowClient;
+  sites: KubernetesSiteDirectory;
+  runner: ScriptedRunner;
+  reconciler: ReconcilerType;
+  /** Every backoff delay the reconciler slept. */
+  sleeps: number[];
+  runs: Array<{ slug: string; result: RunResult }>;
+  dns: SiteDnsDefaults;
+  /** Annotations of a namespace. */
+  annotations(namespace: string): Record<string, string>;
+  /** Mailcow requests so far (count), optionally only since `mark()`. */
+  mark(): () => number;
+  close(): Promise<void>;
+}
+
+export const instantClock: (sleeps: number[]) => Clock = (sleeps) => ({
+  now: () => Date.now(),
+  sleep: async (ms, signal) => {
+    sleeps.push(ms);
+    if (signal?.aborted) throw abortError();
+    await new Promise((r) => setImmediate(r));
+  },
+});
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const k8s =
+    options.from?.k8s ?? (await startKubernetesDouble({ namespaces: options.namespaces ?? DEFAULT_NAMESPACES }));
+  const mailcow = options.from?.mailcow ?? (await startMailcowDouble({ hostname: MAIL_HOST, reuseDkimKeys: true }));
+  const client = new MailcowClient({ baseUrl: mailcow.url, apiKey: mailcow.apiKey, retries: 0, timeoutMs: 2000 });
+  const redact = createRedactor([mailcow.apiKey]);
+  const sites = new KubernetesSiteDirectory({
+    core: kubeConfigFor(k8s.url).makeApiClient(CoreV1Api),
+    layout: annotationLayout(options.layout ?? "namespace-per-site", "voxeil.io", "tenant-{slug}"),
+    redact,
+  });
+  const runner = options.from?.runner ?? new ScriptedRunner(options.runnerDefaults);
+  const sleeps: number[] = [];
+  const runs: World["runs"] = [];
+  const dns: SiteDnsDefaults = {
+    provider: "manual",
+    mailHost: MAIL_HOST,
+    allowedSuffixes: [],
+    dmarcPolicy: "quarantine",
+    pop3: false,
+    ttl: 3600,
+  };
+  const reconciler = new Reconciler(
+    {
+      sites,
+      mailcow: client,
+      runner,
+      clock: instantClock(sleeps),
+      random: () => 1,
+      redact,
+      observer: { runFinished: (slug, result) => runs.push({ slug, result }) },
+    },
+    {
+      maxParallelRuns: 4,
+      retry: { baseMs: 100, capMs: 1000, maxAttempts: 3 },
+      domainLimits: {
+        description: "",
+        aliases: 400,
+        mailboxes: 10,
+        defquotaMb: 3072,
+        maxquotaMb: 10240,
+        quotaMb: 10240,
+      },
+      rateLimit: { value: 500, frame: "h" },
+      dkim: { selector: "dkim", keySize: 2048 },
+      dns,
+      ...options.reconciler,
+    },
+  );
+  return {
+    k8s,
+    mailcow,
+    client,
+    sites,
+    runner,
+    reconciler,
+    sleeps,
+    runs,
+    dns,
+    annotations: (ns) => k8s.annotations(ns),
+    mark: () => {
+      const start = mailcow.requests.length;
+      return () => mailcow.requests.length - start;
+    },
+    close: async () => {
+      await reconciler.shutdown(0);
+      await k8s.close();
+      await mailcow.close();
+    },
+  };
+}
