@@ -138,20 +138,15 @@ describe("preview main", () => {
 });
 
 describe("npm run preview as a process", () => {
-  it("writes exactly one JSON document to stdout for the real zone program", () => {
-    const fixture = path.join(dir, "Pulumi.spawn.yaml");
-    writeFileSync(
-      fixture,
-      ["config:", "  mail-zone:hostname: mail.example.com", "  mail-zone:publicIPv4: 203.0.113.10"].join("\n"),
-    );
-    const result = spawnSync("npx", ["tsx", "stacks/preview/cli.ts", "--config", fixture, "--format", "json"], {
+  it("writes exactly one JSON document to stdout for the real zone program and Pulumi.example.yaml", () => {
+    const result = spawnSync("npx", ["tsx", "stacks/preview/cli.ts", "--format", "json"], {
       cwd: REPO_ROOT,
       encoding: "utf8",
     });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     const doc = JSON.parse(result.stdout);
-    expect(doc.stack).toBe("mail-zone/spawn");
+    expect(doc.stack).toBe("mail-zone/example");
     expect(doc.resources.map((r: { type: string }) => r.type)).toContain("kubernetes:core/v1:Namespace");
   });
 });
