@@ -16,12 +16,14 @@ let double: MailcowDouble;
 const clients: MailcowClient[] = [];
 
 beforeEach(async () => {
-  double = await startMailcowDouble({ reuseDkimKeys: true });
+  // Every request of this suite is also checked against Mailcow's OpenAPI file (when ../shared has it).
+  double = await startMailcowDouble({ reuseDkimKeys: true, checkContract: true });
 });
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await double.close();
+  expect(double.contractViolations).toEqual([]);
 });
 
 function makeClient(options: Partial<MailcowClientOptions> = {}): MailcowClient {
@@ -268,7 +270,7 @@ describe("secrets", () => {
 
   it("keeps the API key out of every error, whatever the failure", async () => {
     await double.close();
-    double = await startMailcowDouble({ apiKey: KEY });
+    double = await startMailcowDouble({ apiKey: KEY, checkContract: true });
     const c = makeClient({ apiKey: KEY, retries: 1, timeoutMs: 100 });
     const errors: MailcowError[] = [];
     const echo = `<html>X-API-Key: ${KEY}</html>`;
@@ -317,7 +319,7 @@ describe("secrets", () => {
       warn: (obj, msg) => lines.push(JSON.stringify({ obj, msg })),
     };
     await double.close();
-    double = await startMailcowDouble({ apiKey: KEY });
+    double = await startMailcowDouble({ apiKey: KEY, checkContract: true });
     double.state.seedDomain("a.com");
     const c = makeClient({ apiKey: KEY, logger, retries: 1 });
     double.faults.inject({ kind: "html-500", method: "GET", times: 1 });
