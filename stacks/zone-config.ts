@@ -211,7 +211,8 @@ export const ZONE_CONFIG_KEYS: readonly string[] = Object.keys(zoneConfigSchema.
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing and errors
 
-export class ZoneConfigError extends Error {
+/** A RunError, so `pulumi up` prints the problems without a stack trace. */
+export class ZoneConfigError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(`invalid zone configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ZoneConfigError";
