@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseZoneConfig, ZONE_CONFIG_KEYS, ZoneConfigError } from "./zone-config";
@@ -164,6 +165,17 @@ describe("parseZoneConfig", () => {
     const unknown = problemsOf({ ...required, "mail-zone:apiToken": "tok-s3cr3t" }, ["mail-zone:apiToken"]);
     expect(unknown[0]).toMatch(/^mail-zone:apiToken: got \[secret\] — expected no such key/);
     expect(unknown.join("\n")).not.toContain("tok-s3cr3t");
+  });
+
+  it("throws a Pulumi RunError, which pulumi up prints without a stack trace", () => {
+    let error: unknown;
+    try {
+      parseZoneConfig({});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ZoneConfigError);
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
   });
 
   it("throws a ZoneConfigError whose message lists the problems", () => {
