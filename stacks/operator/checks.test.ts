@@ -1,0 +1,212 @@
+import { describe, expect, it } from "vitest";
+import { mailRoutes } from "../../components/mail-route-specs";
+import {
+  ALL_CRDS,
+  type FakeCluster,
+  fakeDns,
+  fakeKubectl,
+  healthyCluster,
+  SETTINGS,
+} from "../../test/doubles/operator-probes";
+import {
+  checkCertManager,
+  checkKubectl,
+  checkMailcowReady,
+  checkMailHostAddress,
+  checkOutboundSmtp,
+  checkProxyRoutes,
+  checkPulumi,
+  checkReverseDns,
+  checkTraefik,
+  doctorChecks,
+  formatResults,
+  type Probes,
+  preflightChecks,
+  TRAEFIK_CRDS,
+} from "./checks";
+
+const open = async () => {};
+const blocked = async () => {
+  throw Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" });
+};
+
+function probes(cluster: FakeCluster = healthyCluster(), dns = fakeDns(), tcp = open): Probes {
+  return { kubectl: fakeKubectl(cluster), dns, tcp };
+}
+
+describe("kubectl check", () => {
+  it("passes with a reachable current context", async () => {
+    expect(await checkKubectl(fakeKubectl(healthyCluster()))).toMatchObject({
+      status: "pass",
+      detail: expect.stringContaining("default"),
+    });
+  });
+
+  it("fails with an install hint when kubectl is missing", async () => {
+    const r = await checkKubectl(fakeKubectl({ kubectlMissing: true }));
+    expect(r.status).toBe("fail");
+    expect(r.fix).toContain("install kubectl");
+  });
+
+  it("fails naming KUBECONFIG when no context is set", async () => {
+    const r = await checkKubectl(fakeKubectl({ ...healthyCluster(), context: undefined }));
+    expect(r).toMatchObject({ status: "fail", fix: expect.stringContaining("KUBECONFIG") });
+  });
+
+  it("fails when the API server does not answer", async () => {
+    const r = await checkKubectl(fakeKubectl({ ...healthyCluster(), reachable: false }));
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("refused");
+  });
+});
+
+describe("Traefik and cert-manager checks", () => {
+  it("pass on a k3s cluster with Traefik v3 and a ready ClusterIssuer", async () => {
+    expect((await checkTraefik(fakeKubectl(healthyCluster()), SETTINGS)).status).toBe("pass");
+    expect((await checkCertManager(fakeKubectl(healthyCluster()), SETTINGS)).status).toBe("pass");
+  });
+
+  it("name each missing Traefik CRD", async () => {
+    const cluster = { ...healthyCluster(), crds: ALL_CRDS.filter((c) => c !== "serverstransporttcps.traefik.io") };
+    const r = await checkTraefik(fakeKubectl(cluster), SETTINGS);
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("serverstransporttcps.traefik.io");
+  });
+
+  it("say to keep k3s's Traefik when it is disabled", async () => {
+    const r = await checkTraefik(fakeKubectl({ ...healthyCluster(), traefik: false }), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", fix: expect.stringContaining("--disable traefik") });
+  });
+
+  it("say how to install cert-manager when its CRDs are absent", async () => {
+    const r = await checkCertManager(fakeKubectl({ ...healthyCluster(), crds: [...TRAEFIK_CRDS] }), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", fix: expect.stringContaining("cert-manager") });
+  });
+
+  it("fail when the configured ClusterIssuer is missing or not ready", async () => {
+    const missing = await checkCertManager(fakeKubectl({ ...healthyCluster(), issuers: {} }), SETTINGS);
+    expect(missing.detail).toContain("letsencrypt-prod not found");
+    const notReady = await checkCertManager(
+      fakeKubectl({ ...healthyCluster(), issuers: { "letsencrypt-prod": false } }),
+      SETTINGS,
+    );
+    expect(notReady).toMatchObject({ status: "fail", detail: expect.stringContaining("not Ready") });
+  });
+});
+
+describe("DNS and port 25 checks", () => {
+  it("pass when the PTR and the A record match the mail host and IP", async () => {
+    expect((await checkReverseDns(fakeDns(), SETTINGS)).status).toBe("pass");
+    expect((await checkMailHostAddress(fakeDns(), SETTINGS)).status).toBe("pass");
+  });
+
+  it("fail rDNS when the PTR names the provider's default host, saying who sets it", async () => {
+    const r = await checkReverseDns(fakeDns({ ptr: ["static.10.113.0.203.clients.provider.test"] }), SETTINGS);
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("static.10.113.0.203.clients.provider.test");
+    expect(r.fix).toContain("PTR");
+  });
+
+  it("fail rDNS when there is no PTR at all", async () => {
+    const r = await checkReverseDns(fakeDns({ ptr: Object.assign(new Error("x"), { code: "ENOTFOUND" }) }), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("no PTR") });
+  });
+
+  it("checks the IPv6 PTR and AAAA too when an IPv6 address is configured", async () => {
+    const v6 = { ...SETTINGS, publicIPv6: "2001:db8::10" };
+    const r = await checkMailHostAddress(fakeDns({ aaaa: [] }), v6);
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("AAAA") });
+  });
+
+  it("fail the A check when the mail host points elsewhere", async () => {
+    const r = await checkMailHostAddress(fakeDns({ a: ["198.51.100.1"] }), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("198.51.100.1") });
+  });
+
+  it("fail port 25 when blocked, suggesting a relay", async () => {
+    const r = await checkOutboundSmtp(blocked, SETTINGS);
+    expect(r.status).toBe("fail");
+    expect(r.fix).toContain("--relay");
+  });
+
+  it("pass port 25 through a reachable relay without probing port 25", async () => {
+    const probed: string[] = [];
+    const tcp = async (host: string, port: number) => {
+      probed.push(`${host}:${port}`);
+    };
+    const r = await checkOutboundSmtp(tcp, { ...SETTINGS, relay: { host: "smtp.relay.test", port: 587 } });
+    expect(r.status).toBe("pass");
+    expect(probed).toEqual(["smtp.relay.test:587"]);
+  });
+});
+
+describe("zone checks", () => {
+  it("fail when the Mailcow pod is not ready, naming it", async () => {
+    const r = await checkMailcowReady(
+      fakeKubectl({ ...healthyCluster(), pods: [{ name: "mailcow-0", ready: false }] }),
+      SETTINGS,
+    );
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("mailcow-0") });
+  });
+
+  it("fail when a PROXY route is missing, naming the entrypoint", async () => {
+    const cluster = healthyCluster();
+    cluster.routes = (cluster.routes ?? []).filter(
+      (r) => (r as { metadata: { name: string } }).metadata.name !== "mail-imaps",
+    );
+    const r = await checkProxyRoutes(fakeKubectl(cluster), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("imaps: no route") });
+  });
+
+  it("fail when a route does not speak PROXY protocol", async () => {
+    const cluster = healthyCluster();
+    cluster.routes = mailRoutes(SETTINGS.entrypoints, "serversTransport").map((r) => ({
+      spec: {
+        ...r.spec,
+        routes: r.spec.routes.map((rt) => ({ ...rt, services: rt.services.map(({ name, port }) => ({ name, port })) })),
+      },
+    }));
+    const r = await checkProxyRoutes(fakeKubectl(cluster), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("without PROXY") });
+  });
+});
+
+describe("preflightChecks and doctorChecks", () => {
+  it("all pass on a healthy set-up", async () => {
+    const results = await doctorChecks(probes(), SETTINGS);
+    expect(results.filter((r) => r.status !== "pass")).toEqual([]);
+    expect(results.map((r) => r.id)).toEqual([
+      "kubectl",
+      "traefik",
+      "cert-manager",
+      "mail-host-a",
+      "rdns",
+      "port-25",
+      "zone-namespace",
+      "mailcow-ready",
+      "proxy-routes",
+    ]);
+  });
+
+  it("skip the cluster checks when kubectl cannot reach the cluster, but still check DNS and port 25", async () => {
+    const results = await preflightChecks(probes({ ...healthyCluster(), reachable: false }), SETTINGS);
+    expect(results.find((r) => r.id === "traefik")?.status).toBe("skip");
+    expect(results.find((r) => r.id === "rdns")?.status).toBe("pass");
+  });
+
+  it("print every failure with what to do", async () => {
+    const results = await preflightChecks(
+      probes(healthyCluster(), fakeDns({ ptr: ["x.provider.test"] }), blocked),
+      SETTINGS,
+    );
+    const text = formatResults(results);
+    expect(text).toContain("[FAIL] Reverse DNS");
+    expect(text).toContain("→ ask the owner of the IP");
+    expect(text).toContain("2 check(s) failed.");
+  });
+
+  it("says how to install Pulumi when it is missing", async () => {
+    const r = await checkPulumi(async () => ({ code: 127, stdout: "", stderr: "", missing: true }));
+    expect(r).toMatchObject({ status: "fail", fix: expect.stringContaining("get.pulumi.com") });
+  });
+});
