@@ -56,3 +56,23 @@ describe("planProgram run twice in one process", () => {
     expect(second.resources.filter((r) => r.custom).map((r) => r.name)).toEqual(["b"]);
   });
 });
+
+describe("planProgram with a program that throws", () => {
+  it("rejects with the program's own error and leaves the process able to plan again", async () => {
+    await expect(
+      planProgram(
+        () => {
+          throw new Error("mail-zone:hostname: got nothing — expected a FQDN");
+        },
+        { project: "p", stack: "s" },
+      ),
+    ).rejects.toThrow(/mail-zone:hostname/);
+    const again = await planProgram(
+      () => {
+        new k8s.core.v1.Namespace("c", { metadata: { name: "c" } });
+      },
+      { project: "p", stack: "s" },
+    );
+    expect(again.resources.some((r) => r.name === "c")).toBe(true);
+  });
+});

@@ -168,12 +168,20 @@ export async function planProgram<T>(program: () => Promise<T> | T, options: Pla
       false,
     );
     let result: T | undefined;
+    // A program that throws is reported after the engine drains, not from inside the Stack resource: there it
+    // would also surface as an unhandled rejection of the stack's outputs.
+    let failure: { error: unknown } | undefined;
     await pulumi.runtime.runInPulumiStack(async () => {
-      result = await program();
+      try {
+        result = await program();
+      } catch (error) {
+        failure = { error };
+      }
       return result as pulumi.Inputs | undefined;
     });
     // Registrations reach the mocks asynchronously; disconnect waits for the queue to drain.
     await pulumi.runtime.disconnect();
+    if (failure) throw failure.error;
     const outputs = (await resolveDeep(result)) as T;
     return {
       project: options.project,
