@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ZoneConfig } from "../stacks/zone-config";
 import { MailHostDns } from "./mail-host-dns";
 import { MailRoutes } from "./mail-routes";
-import { MAILCOW_TLS_SECRET, mailcowApiBaseUrl } from "./mailcow-endpoints";
+import { MailcowWorkloads } from "./mailcow/workloads";
+import { MAILCOW_TLS_SECRET } from "./mailcow-endpoints";
 import { NetworkPolicies } from "./network-policies";
 import { TraefikEntrypoints } from "./traefik-entrypoints";
 import { enabledEntrypoints } from "./traefik-values";
@@ -30,6 +31,7 @@ export class MailZone extends pulumi.ComponentResource {
   readonly controllerSecretNamespace: string;
   readonly apiUrl: pulumi.Output<string>;
   readonly secrets: ZoneSecrets;
+  readonly mailcow: MailcowWorkloads;
   readonly traefik?: TraefikEntrypoints;
 
   constructor(name: string, args: MailZoneArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -40,7 +42,20 @@ export class MailZone extends pulumi.ComponentResource {
 
     const namespace = new ZoneNamespace(`${name}-namespace`, { name: config.namespace }, child);
     this.namespace = namespace.name;
-    this.apiUrl = pulumi.output(args.mailcowApiUrl ?? this.namespace.apply(mailcowApiBaseUrl));
+
+    // In-cluster mode runs Mailcow in the zone namespace; external mode only points the zone's Services at it.
+    this.mailcow = new MailcowWorkloads(
+      `${name}-mailcow`,
+      {
+        namespace: this.namespace,
+        settings: config.mailcow,
+        hostname: config.hostname,
+        timezone: config.timezone,
+        podCidr: config.cluster.podCidr,
+      },
+      child,
+    );
+    this.apiUrl = pulumi.output(args.mailcowApiUrl ?? this.mailcow.apiBaseUrl);
 
     this.secrets = new ZoneSecrets(
       `${name}-secrets`,
@@ -56,9 +71,6 @@ export class MailZone extends pulumi.ComponentResource {
     this.mailcowSecretName = this.secrets.mailcowSecretName;
     this.controllerSecretName = this.secrets.controllerSecretName;
     this.controllerSecretNamespace = this.secrets.controllerSecretNamespace;
-
-    // ---- Mailcow workloads: the lead adds the Mailcow workloads component here (components/mailcow/), using
-    // ---- this.namespace, this.mailcowSecretName, this.tlsSecretName and this.config.
 
     if (config.traefik.manageHelmChartConfig) {
       this.traefik = new TraefikEntrypoints(`${name}-traefik`, { traefik: config.traefik }, child);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { isWrappedSecret, type PlannedResource, planProgram, redactSecrets, unwrapSecrets } from "./preview/engine";
+import { validatePlan } from "./preview/validate";
 import { loadZoneConfig } from "./zone-config";
 import { zoneProgram } from "./zone-program";
 
@@ -59,9 +60,28 @@ describe("zoneProgram", () => {
     for (const r of result.resources.filter(isSecretObject)) expect(isWrappedSecret(r.inputs.stringData)).toBe(true);
   });
 
-  it("creates no ConfigMap", async () => {
+  it("passes schema validation for every Kubernetes object, Mailcow's workloads included", async () => {
     const result = await plan();
-    expect(result.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap")).toEqual([]);
+    const objects = validatePlan(result.resources);
+    const kinds = new Set(objects.map((o) => o.object.kind));
+    for (const kind of ["Namespace", "Deployment", "PersistentVolumeClaim", "Service", "IngressRouteTCP"]) {
+      expect(kinds).toContain(kind);
+    }
+  });
+
+  it("runs Mailcow in the zone namespace in-cluster, and only points Services at the host in external mode", async () => {
+    const inCluster = await plan();
+    expect(inCluster.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(true);
+    const external = await plan({
+      ...config,
+      "mail-zone:mailcow": JSON.stringify({ mode: "external", external: { host: "mailcow.example.net" } }),
+    });
+    expect(external.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(false);
+    expect(external.outputs.apiUrl).toBe("https://mailcow.example.net");
+    const controllerSecret = external.resources.find(
+      (r) => r.type === "kubernetes:core/v1:Secret" && r.name.includes("controller"),
+    );
+    expect(JSON.stringify(unwrapSecrets(controllerSecret?.inputs))).toContain("https://mailcow.example.net");
   });
 });
 

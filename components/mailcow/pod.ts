@@ -42,7 +42,7 @@ export interface MailcowPodInput {
 
 /** Names of the pod's volumes and Kubernetes objects it refers to. */
 export const POD_VOLUMES = {
-  tree: "tree",
+  tree: "mailcow-tree",
   mysqlSocket: "mysql-socket",
   sogoWeb: "sogo-web",
   ssl: "ssl",
