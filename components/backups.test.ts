@@ -30,7 +30,7 @@ interface CronJobInputs {
     timeZone?: string;
     suspend?: boolean;
     concurrencyPolicy: string;
-    jobTemplate: { spec: { template: { spec: PodSpec } } };
+    jobTemplate: { spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } } };
   };
 }
 
@@ -154,6 +154,46 @@ describe("ZoneBackups with default settings", () => {
     const p = pod(cronJob(resources, BACKUP_NAMES.cronJob));
     expect(p.serviceAccountName).toBe(BACKUP_NAMES.serviceAccount);
     expect(envOf(container(p, "secrets-export"), "SECRET_NAMES")?.value).toBe(MAILCOW_SECRET.name);
+  });
+
+  it("reaches Redis and MariaDB through Services on the Mailcow pod, opened only to backup and restore pods", async () => {
+    const { resources } = await plan(undefined);
+    const services = resources.filter((r) => r.type === "kubernetes:core/v1:Service").map((r) => r.inputs);
+    expect(services).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          metadata: expect.objectContaining({ name: BACKUP_NAMES.redisService }),
+          spec: expect.objectContaining({
+            selector: MAILCOW_POD_LABELS,
+            ports: [expect.objectContaining({ port: 6379 })],
+          }),
+        }),
+        expect.objectContaining({
+          metadata: expect.objectContaining({ name: BACKUP_NAMES.mysqlService }),
+          spec: expect.objectContaining({
+            selector: MAILCOW_POD_LABELS,
+            ports: [expect.objectContaining({ port: 3306 })],
+          }),
+        }),
+      ]),
+    );
+    const p = pod(cronJob(resources, BACKUP_NAMES.cronJob));
+    expect(envOf(container(p, "redis-save"), "REDIS_HOST")?.value).toBe(BACKUP_NAMES.redisService);
+    expect(envOf(container(p, "mysql-dump"), "MYSQL_HOST")?.value).toBe(BACKUP_NAMES.mysqlService);
+    const policy = resources.find((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy")?.inputs as {
+      spec: {
+        podSelector: unknown;
+        ingress: { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
+      };
+    };
+    expect(policy.spec.podSelector).toEqual({ matchLabels: MAILCOW_POD_LABELS });
+    expect(policy.spec.ingress[0].ports.map((x) => x.port).sort()).toEqual([3306, 6379]);
+    const allowed = policy.spec.ingress[0].from.map((f) => f.podSelector.matchLabels["app.kubernetes.io/name"]);
+    expect(allowed.sort()).toEqual(["mailcow-backup", "mailcow-restore"]);
+    // The pods carry the labels the policy allows.
+    expect(cronJob(resources, BACKUP_NAMES.cronJob).spec.jobTemplate.spec.template).toMatchObject({
+      metadata: { labels: { "app.kubernetes.io/name": "mailcow-backup" } },
+    });
   });
 
   it("puts no secret value in any CronJob", async () => {

@@ -29,7 +29,14 @@ export const BACKUP_NAMES = {
   restoreDatabase: "mailcow-restore-database",
   serviceAccount: "mailcow-backup",
   role: "mailcow-backup-read-secrets",
+  /** ClusterIP Services onto the Mailcow pod's Redis and MariaDB: inside the one-pod shape they listen on the pod only. */
+  redisService: "mailcow-backup-redis",
+  mysqlService: "mailcow-backup-mysql",
+  networkPolicy: "mailcow-backup-to-mailcow",
 } as const;
+
+export const REDIS_PORT = 6379;
+export const MYSQL_PORT = 3306;
 
 /** Feb 31 never comes: the restore templates cannot fire even if someone un-suspends them. */
 export const NEVER_SCHEDULE = "0 0 31 2 *";
@@ -41,7 +48,10 @@ export interface ZoneBackupsArgs {
   claims?: Partial<Record<CoveredVolume, string>>;
   /** Zone Secrets to export into each backup (default: Mailcow's generated secrets). */
   secretNames?: string[];
-  /** Where the backup reaches Mailcow's Redis and MariaDB over TCP (defaults: `redis-mailcow:6379`, `mysql-mailcow:3306`). */
+  /**
+   * Where the backup reaches Mailcow's Redis and MariaDB over TCP. Default: Services this component creates
+   * (`mailcow-backup-redis:6379`, `mailcow-backup-mysql:3306`) selecting the Mailcow pod; give a host to use your own.
+   */
   redis?: { host: string; port?: number };
   mysql?: { host: string; port?: number; database?: string };
   /** Labels of the Mailcow pod(s) the backup pod must share a node with (default MAILCOW_POD_LABELS). */
@@ -79,10 +89,10 @@ export class ZoneBackups extends pulumi.ComponentResource {
         secretName: MAILCOW_SECRET.name,
         redisPasswordKey: MAILCOW_SECRET.keys.redisPassword,
         dbRootPasswordKey: MAILCOW_SECRET.keys.dbRootPassword,
-        redisHost: args.redis?.host ?? "redis-mailcow",
-        redisPort: args.redis?.port ?? 6379,
-        mysqlHost: args.mysql?.host ?? "mysql-mailcow",
-        mysqlPort: args.mysql?.port ?? 3306,
+        redisHost: args.redis?.host ?? BACKUP_NAMES.redisService,
+        redisPort: args.redis?.port ?? REDIS_PORT,
+        mysqlHost: args.mysql?.host ?? BACKUP_NAMES.mysqlService,
+        mysqlPort: args.mysql?.port ?? MYSQL_PORT,
         mysqlDatabase: args.mysql?.database ?? "mailcow",
       },
     };
@@ -118,6 +128,51 @@ export class ZoneBackups extends pulumi.ComponentResource {
     );
 
     const dependsOn: pulumi.Resource[] = [sa];
+    const mailcowSelector = args.mailcowPodLabels ?? { ...MAILCOW_POD_LABELS };
+    for (const [svcName, port, given] of [
+      [BACKUP_NAMES.redisService, REDIS_PORT, args.redis?.host],
+      [BACKUP_NAMES.mysqlService, MYSQL_PORT, args.mysql?.host],
+    ] as const) {
+      if (given) continue;
+      dependsOn.push(
+        new k8s.core.v1.Service(
+          `${name}-${svcName}`,
+          {
+            metadata: { name: svcName, namespace: ns, labels },
+            spec: {
+              type: "ClusterIP",
+              selector: mailcowSelector,
+              ports: [{ name: "tcp", port, targetPort: port, protocol: "TCP" }],
+            },
+          },
+          child,
+        ),
+      );
+    }
+    // The zone denies ingress by default; let only the backup and restore pods reach Redis and MariaDB.
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-netpol`,
+      {
+        metadata: { name: BACKUP_NAMES.networkPolicy, namespace: ns, labels },
+        spec: {
+          podSelector: { matchLabels: mailcowSelector },
+          policyTypes: ["Ingress"],
+          ingress: [
+            {
+              from: [
+                { podSelector: { matchLabels: BACKUP_POD_LABELS } },
+                { podSelector: { matchLabels: RESTORE_POD_LABELS } },
+              ],
+              ports: [
+                { protocol: "TCP", port: REDIS_PORT },
+                { protocol: "TCP", port: MYSQL_PORT },
+              ],
+            },
+          ],
+        },
+      },
+      child,
+    );
     const target = settings.target;
     if (target.type === "volume") {
       dependsOn.push(
