@@ -11,7 +11,9 @@ const REDACTED = "[redacted]";
 const CREDENTIAL_PATTERNS: RegExp[] = [
   /(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
   /(\bx-api-key["']?\s*[:=]\s*["']?)[^\s"',;]+/gi,
-  /(\b(?:password|passphrase|passwd|secret|token|api[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi,
+  // key=value and "key":"value" shapes only (no space after the separator), so prose such as "password: too short"
+  // stays readable.
+  /(\b(?:password|passphrase|passwd|secret|token|api[_-]?key)["']?[:=]["']?)[^\s"',;&]+/gi,
 ];
 
 /** A redactor for a fixed set of secret values (empty or very short values are ignored: they would mask noise). */

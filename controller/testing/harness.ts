@@ -12,6 +12,9 @@ import {
 } from "../../test/doubles/kubernetes-api";
 import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
 import { ScriptedRunner, type ScriptStep } from "../../test/doubles/stack-runner/scripted-runner";
+import { createApp } from "../http/app";
+import { ControllerMetrics } from "../http/metrics";
+import { MailboxService } from "../mailboxes/mailbox-service";
 import { MailcowClient } from "../mailcow/client";
 import { abortError, type Clock } from "../reconciler/clock";
 import {
@@ -145,4 +148,26 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       await mailcow.close();
     },
   };
+}
+
+export const TOKENS = ["t".repeat(40), "r".repeat(40)];
+
+/** The HTTP app over a world (tokens: `TOKENS`). */
+export function appFor(world: World, tokens: string[] = TOKENS) {
+  const metrics = new ControllerMetrics();
+  metrics.bindQueue(
+    () => world.reconciler.queueDepth(),
+    () => world.reconciler.runningCount(),
+  );
+  return createApp({
+    reconciler: world.reconciler,
+    mailboxes: new MailboxService(world.sites, world.client),
+    sites: world.sites,
+    mailcow: world.client,
+    metrics,
+    tokens,
+    bodyLimit: "4kb",
+    redact: createRedactor([...tokens, world.mailcow.apiKey]),
+    readinessTimeoutMs: 1000,
+  });
 }
