@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ZoneConfig } from "../stacks/zone-config";
+import { ZoneBackups } from "./backups";
 import { MailHostDns } from "./mail-host-dns";
 import { MailRoutes } from "./mail-routes";
 import { MailcowWorkloads } from "./mailcow/workloads";
@@ -56,6 +57,14 @@ export class MailZone extends pulumi.ComponentResource {
       child,
     );
     this.apiUrl = pulumi.output(args.mailcowApiUrl ?? this.mailcow.apiBaseUrl);
+    // Backups read Mailcow's volumes on its node, so they only exist where Mailcow runs in the cluster.
+    if (config.backup.enabled && config.mailcow.mode === "in-cluster") {
+      new ZoneBackups(
+        `${name}-backups`,
+        { namespace: this.namespace, settings: config.backup },
+        { parent: this, dependsOn: [this.mailcow] },
+      );
+    }
 
     this.secrets = new ZoneSecrets(
       `${name}-secrets`,

@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { backupSettingsSchema } from "../components/backup-settings";
 import { mailcowSettingsSchema } from "../components/mailcow/settings";
 
 export const DEFAULT_PROJECT = "mail-zone";
@@ -175,6 +176,7 @@ export const zoneConfigSchema = z
     cluster: clusterSettingsSchema,
     dns: dnsSettingsSchema,
     mailcow: mailcowSettingsSchema.prefault({}),
+    backup: backupSettingsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.dns.provider === "cloudflare") {
