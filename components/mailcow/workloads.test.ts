@@ -253,7 +253,7 @@ describe("MailcowWorkloads answers each Kubernetes blocker", () => {
     expect(overrides()["fetch-release.js"]).toContain("sha256");
     // Web and config paths come from that tree.
     const web = container("php-fpm").volumeMounts.find((m: Obj) => m.mountPath === "/web");
-    expect(web).toMatchObject({ name: "tree", subPath: "data/web" });
+    expect(web).toMatchObject({ name: POD_VOLUMES.tree, subPath: "data/web" });
   });
 
   it("shares the MySQL unix socket through one in-pod volume", () => {
