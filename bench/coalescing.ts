@@ -72,7 +72,14 @@ export async function benchCoalescing(options: CoalescingOptions = COALESCING_DE
       mailcow: base.client,
       runner: base.runner,
       dns: base.dns,
-      domainLimits: { description: "", aliases: 400, mailboxes: 10, defquotaMb: 3072, maxquotaMb: 10240, quotaMb: 10240 },
+      domainLimits: {
+        description: "",
+        aliases: 400,
+        mailboxes: 10,
+        defquotaMb: 3072,
+        maxquotaMb: 10240,
+        quotaMb: 10240,
+      },
       rateLimit: { value: 500, frame: "h" },
     });
     const start = performance.now();
@@ -94,7 +101,9 @@ export async function benchCoalescing(options: CoalescingOptions = COALESCING_DE
   return {
     name: "coalescing",
     summary: `${calls} alternating enable/disable calls on one site, runner ${runnerMs} ms: runs per call, reconciler against a controller that runs once per call`,
-    checks: [{ label: "runs per call (reconciler ÷ naive)", value: subjectPerCall / baselinePerCall, op: "<=", target: 0.05 }],
+    checks: [
+      { label: "runs per call (reconciler ÷ naive)", value: subjectPerCall / baselinePerCall, op: "<=", target: 0.05 },
+    ],
     details: {
       reconcilerRuns: subjectRuns,
       reconcilerRunsPerCall: subjectPerCall,

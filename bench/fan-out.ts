@@ -3,10 +3,11 @@
  * from the first request until every site is ready is compared with the ideal `sites × runnerMs ÷ parallel`; a bare
  * pool running the same runner calls without a controller is measured alongside, to show the timer overhead alone.
  */
+
+import { siteStackConfigFor } from "../controller/stacks/site-stack-config";
+import { startWorld } from "../controller/testing/harness";
 import type { NamespaceSeed } from "../test/doubles/kubernetes-api";
 import { ScriptedRunner } from "../test/doubles/stack-runner/scripted-runner";
-import { startWorld } from "../controller/testing/harness";
-import { siteStackConfigFor } from "../controller/stacks/site-stack-config";
 import { type BenchReport, secondsSince } from "./support";
 
 export interface FanOutOptions {

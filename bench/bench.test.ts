@@ -1,0 +1,58 @@
+/**
+ * Smoke test of the benchmarks: every module loads and runs at tiny sizes and reports finite numbers against
+ * targets. No timing is asserted (the machine is shared and noisy); `npm run bench` is where the numbers come from.
+ */
+import { describe, expect, it } from "vitest";
+import { BENCHMARKS } from "./run";
+import { type BenchReport, formatReport, passes, percentile } from "./support";
+
+function wellFormed(report: BenchReport): void {
+  expect(report.checks.length).toBeGreaterThan(0);
+  for (const check of report.checks) {
+    expect(Number.isFinite(check.value)).toBe(true);
+    expect(formatReport(report)).toContain(`${passes(check) ? "PASS" : "MISS"}`);
+  }
+}
+
+describe("benchmarks at tiny sizes", () => {
+  it("coalescing ends both controllers in the state of the last call, the naive one with a run per call", async () => {
+    const report = await BENCHMARKS.coalescing(true);
+    wellFormed(report);
+    expect(report.details).toMatchObject({ reconcilerConverged: true, naiveConverged: true, naiveRunsPerCall: 1 });
+    expect(report.details.reconcilerRuns).toBeLessThan(report.details.naiveRuns as number);
+  });
+
+  it("fan-out brings every site to ready without exceeding the parallel limit", async () => {
+    const report = await BENCHMARKS["fan-out"](true);
+    wellFormed(report);
+    expect(report.details).toMatchObject({ sitesReady: 8, maxParallelSeen: 4 });
+  });
+
+  it("mailcow-calls counts the requests of each operation on the double", async () => {
+    const report = await BENCHMARKS["mailcow-calls"](true);
+    wellFormed(report);
+    expect(report.checks.map((c) => c.value).every((v) => Number.isInteger(v) && v > 0)).toBe(true);
+    expect(String(report.details.first_enable)).toContain("POST add/domain");
+  });
+
+  it("http answers every enable with 202 from a controller in its own process", async () => {
+    const report = await BENCHMARKS.http(true);
+    wellFormed(report);
+    expect(report.details.requestsEach).toBe(20);
+  });
+
+  it("memory measures an idle and a loaded controller, each in its own process", async () => {
+    const report = await BENCHMARKS.memory(true);
+    wellFormed(report);
+    expect(report.details.queued).toBe(46);
+  });
+});
+
+describe("percentile", () => {
+  it("picks by nearest rank", () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile([7], 99)).toBe(7);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Benchmark 3: p99 latency of `POST /sites/:slug/mail/enable` at a fixed request rate, against a bare Express route
+ * answering 202 served by the same process. The controller runs in its own process (`controller-child.ts`) wired to
+ * the doubles, which stay in this process as the remote Kubernetes and Mailcow APIs; the load comes from a worker
+ * thread. Phases alternate (bare, controller, four times) after a warm-up, so drift hits both alike.
+ */
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { spawnController } from "../test/support/child-process";
+import { DEFAULT_SITES, startDoubles, TEST_TOKENS } from "../test/support/controller-world";
+import { type BenchReport, percentile } from "./support";
+
+export interface HttpOptions {
+  /** Requests per second. */
+  rate: number;
+  /** Measured seconds per target (split over two phases). */
+  seconds: number;
+  warmupSeconds: number;
+  runnerMs: number;
+}
+
+export const HTTP_DEFAULTS: HttpOptions = { rate: 200, seconds: 4, warmupSeconds: 1, runnerMs: 200 };
+
+/** Alternating bare/controller phases. */
+const PAIRS = 4;
+
+interface LoadResult {
+  latencies: number[];
+  statuses: Record<string, number>;
+  errors: number;
+  sent: number;
+}
+
+function load(url: string, headers: Record<string, string>, rate: number, durationMs: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(__dirname, "load-worker.mjs"), {
+      workerData: { url, method: "POST", headers, body: "{}", rate, durationMs },
+    });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`load against ${url} did not finish`));
+    }, durationMs + 30_000);
+    worker.once("message", (m: LoadResult) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(m);
+    });
+    worker.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function merge(results: LoadResult[]): LoadResult {
+  const statuses: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  return {
+    latencies: results.flatMap((r) => r.latencies),
+    statuses,
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    sent: results.reduce((n, r) => n + r.sent, 0),
+  };
+}
+
+export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<BenchReport> {
+  const doubles = await startDoubles(DEFAULT_SITES);
+  const child = spawnController({
+    CHILD_K8S_URL: doubles.k8s.url,
+    CHILD_MAILCOW_URL: doubles.mailcow.url,
+    CHILD_MAILCOW_KEY: doubles.mailcow.apiKey,
+    CHILD_RUNNER: "scripted",
+    CHILD_RUNNER_MS: String(options.runnerMs),
+    CHILD_BARE: "1",
+  });
+  try {
+    const listening = await child.next("listening", 60_000);
+    await child.next("started", 30_000);
+    const json = { "Content-Type": "application/json", "Content-Length": "2" };
+    const subject = {
+      url: `http://127.0.0.1:${listening.port}/sites/shop/mail/enable`,
+      headers: { ...json, Authorization: `Bearer ${TEST_TOKENS[0]}` },
+    };
+    const bare = { url: `http://127.0.0.1:${listening.barePort}/bare`, headers: json };
+    const warm = options.warmupSeconds * 1000;
+    await load(bare.url, bare.headers, options.rate, warm);
+    await load(subject.url, subject.headers, options.rate, warm);
+    const phase = (options.seconds * 1000) / PAIRS;
+    const bareRuns: LoadResult[] = [];
+    const subjectRuns: LoadResult[] = [];
+    let kubernetesRequests = 0;
+    for (let i = 0; i < PAIRS; i++) {
+      bareRuns.push(await load(bare.url, bare.headers, options.rate, phase));
+      const before = doubles.k8s.requests.length;
+      subjectRuns.push(await load(subject.url, subject.headers, options.rate, phase));
+      kubernetesRequests += doubles.k8s.requests.length - before;
+    }
+    const b = merge(bareRuns);
+    const s = merge(subjectRuns);
+    if (s.errors > 0 || (s.statuses["202"] ?? 0) !== s.sent) {
+      throw new Error(`the enable calls did not all answer 202: ${JSON.stringify(s.statuses)}, ${s.errors} errors`);
+    }
+    const bareP99 = percentile(b.latencies, 99);
+    const subjectP99 = percentile(s.latencies, 99);
+    return {
+      name: "http",
+      summary: `p99 of POST /sites/:slug/mail/enable at ${options.rate} req/s for ${options.seconds} s against a bare Express route answering 202, same process, loopback`,
+      checks: [{ label: "p99 ratio (enable ÷ bare)", value: subjectP99 / bareP99, op: "<=", target: 1.5, digits: 2 }],
+      details: {
+        enableP50ms: percentile(s.latencies, 50),
+        enableP99ms: subjectP99,
+        bareP50ms: percentile(b.latencies, 50),
+        bareP99ms: bareP99,
+        requestsEach: s.sent,
+        kubernetesRequestsPerEnable: kubernetesRequests / s.sent,
+        pairRatios: subjectRuns
+          .map((r, i) => (percentile(r.latencies, 99) / percentile(bareRuns[i].latencies, 99)).toFixed(2))
+          .join("/"),
+      },
+    };
+  } finally {
+    await child.kill();
+    await doubles.close();
+  }
+}

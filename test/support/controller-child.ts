@@ -1,0 +1,119 @@
+/**
+ * The controller as its own process, built by `buildController` from the real modules and wired by environment
+ * variables to doubles that live in the parent (the SIGKILL fault test, the HTTP and memory benchmarks):
+ *
+ *   CHILD_K8S_URL, CHILD_MAILCOW_URL, CHILD_MAILCOW_KEY   the doubles (loopback)
+ *   CHILD_TOKENS        comma-separated bearer tokens (default TEST_TOKENS)
+ *   CHILD_RUNNER        file (stacks in CHILD_STACK_DIR) | scripted | held (every run waits forever); default scripted
+ *   CHILD_RUNNER_MS     how long a stack run takes (default 0)
+ *   CHILD_MAX_PARALLEL  parallel runs (default 4)
+ *   CHILD_BARE          1: also serve a bare Express route `POST /bare` answering 202 (the HTTP benchmark's baseline)
+ *   CHILD_LOG           a pino level to log to stderr (default silent)
+ *
+ * It prints one JSON line per event on stdout (`listening` with the ports, `started` once the restart re-queue ran)
+ * and answers commands on stdin: `memory` (after a full GC), `idle`, `shutdown`.
+ */
+import type { AddressInfo } from "node:net";
+import * as readline from "node:readline";
+import express from "express";
+import pino from "pino";
+import { systemClock } from "../../controller/reconciler/clock";
+import type { StackRunner } from "../../controller/stacks/stack-runner";
+import { ScriptedRunner } from "../doubles/stack-runner/scripted-runner";
+import { buildController, TEST_TOKENS } from "./controller-world";
+import { FileStackRunner } from "./file-stack-runner";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`controller-child: ${name} is required`);
+  return value;
+}
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+function listen(app: express.Express): Promise<{ port: number; close: () => void }> {
+  return new Promise((resolve) => {
+    const server = app.listen(0, "127.0.0.1", () => {
+      resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() });
+    });
+    server.keepAliveTimeout = 30_000;
+  });
+}
+
+async function main(): Promise<void> {
+  const runnerMs = Number(process.env.CHILD_RUNNER_MS ?? "0");
+  const kind = process.env.CHILD_RUNNER ?? "scripted";
+  let runner: StackRunner;
+  if (kind === "file") runner = new FileStackRunner(required("CHILD_STACK_DIR"), runnerMs);
+  else {
+    const scripted = new ScriptedRunner({ delayMs: runnerMs });
+    if (kind === "held") scripted.hold();
+    runner = scripted;
+  }
+  const level = process.env.CHILD_LOG ?? "silent";
+  const logger = pino({ level }, pino.destination(2));
+  const controller = buildController({
+    kubernetesUrl: required("CHILD_K8S_URL"),
+    mailcowUrl: required("CHILD_MAILCOW_URL"),
+    mailcowApiKey: required("CHILD_MAILCOW_KEY"),
+    tokens: process.env.CHILD_TOKENS ? process.env.CHILD_TOKENS.split(",") : TEST_TOKENS,
+    runner,
+    clock: systemClock,
+    maxParallelRuns: Number(process.env.CHILD_MAX_PARALLEL ?? "4"),
+    retry: { baseMs: 50, capMs: 500, maxAttempts: 6 },
+    logger,
+  });
+  const main = await listen(controller.app);
+  let barePort: number | undefined;
+  if (process.env.CHILD_BARE === "1") {
+    const bare = express();
+    bare.post("/bare", (_req, res) => {
+      res.status(202).json({});
+    });
+    barePort = (await listen(bare)).port;
+  }
+  emit({ event: "listening", pid: process.pid, port: main.port, barePort });
+  await controller.reconciler.start();
+  emit({ event: "started" });
+
+  const lines = readline.createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    void (async () => {
+      const command = line.trim();
+      if (command === "memory") {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        for (let i = 0; i < 3; i++) {
+          gc?.();
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const m = process.memoryUsage();
+        emit({
+          event: "memory",
+          gc: gc !== undefined,
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          heapTotal: m.heapTotal,
+          external: m.external,
+          queueDepth: controller.reconciler.queueDepth(),
+          running: controller.reconciler.runningCount(),
+        });
+      } else if (command === "idle") {
+        await controller.reconciler.idle();
+        emit({ event: "idle" });
+      } else if (command === "shutdown") {
+        await controller.reconciler.shutdown(1000);
+        emit({ event: "stopped" });
+        process.exit(0);
+      }
+    })();
+  });
+  // The parent going away ends the child (no orphans if a test fails).
+  lines.on("close", () => process.exit(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`controller-child failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
