@@ -166,7 +166,7 @@ const envSchema = z.object({
   RETRY_MAX_ATTEMPTS: int(6, 1, 100),
   SHUTDOWN_DEADLINE_SECONDS: int(60, 0, 3600),
   HOST: z.string().min(1).default("0.0.0.0"),
-  PORT: int(8080, 1, 65_535),
+  PORT: int(8080, 0, 65_535),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, "expected a size like 16kb")
@@ -190,6 +190,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       const key = String(issue.path[0] ?? "environment");
       problems.push(describeIssue(key, issue.message, cleaned[key]));
     }
+    // Token problems are worth reporting in the same breath.
+    readTokens(cleaned, readFile, problems);
     throw new SettingsError(problems);
   }
   const e = parsed.data;
@@ -300,7 +302,9 @@ function describeIssue(key: string, message: string, value: string | undefined):
   return secret ? `${key}: ${message}` : `${key}: ${message} (got ${JSON.stringify(value)})`;
 }
 
-function readTokens(e: z.infer<typeof envSchema>, readFile: ReadFile, problems: string[]): string[] {
+type TokenSources = Partial<Record<"CONTROLLER_TOKENS" | "CONTROLLER_TOKEN" | "CONTROLLER_TOKEN_FILE", string>>;
+
+function readTokens(e: TokenSources, readFile: ReadFile, problems: string[]): string[] {
   const sources: Array<[string, string | undefined]> = [
     ["CONTROLLER_TOKENS", e.CONTROLLER_TOKENS],
     ["CONTROLLER_TOKEN", e.CONTROLLER_TOKEN],

@@ -305,9 +305,10 @@ export class Reconciler {
   // ---- the run --------------------------------------------------------------------------------------------------
 
   private async run(slug: string, signal: AbortSignal): Promise<void> {
-    const generation = this.intents.get(slug)?.generation ?? 0;
+    const intent = this.intents.get(slug);
+    const generation = intent?.generation ?? 0;
     const live: LiveRun = {
-      desired: null,
+      desired: intent?.desired ?? null,
       attempt: 0,
       done: 0,
       total: 0,

@@ -1,0 +1,87 @@
+/**
+ * `npm start`: the controller from the environment (docs/controller.md lists every setting), with the real
+ * adapters: the Kubernetes API (in-cluster service account, or KUBECONFIG), Mailcow over HTTP, and the Pulumi
+ * Automation API (or the preview runner with STACK_RUNNER=preview). SIGTERM/SIGINT shut it down gracefully.
+ */
+import { readFileSync } from "node:fs";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { buildController } from "./controller";
+import { createLogger } from "./logger";
+import { MailcowClient } from "./mailcow/client";
+import { createRedactor } from "./redact";
+import { loadSettings, type Settings, SettingsError, secretValues } from "./settings";
+import { annotationLayout } from "./sites/annotation-layout";
+import { KubernetesSiteDirectory } from "./sites/kubernetes-site-directory";
+import { AutomationRunner } from "./stacks/automation-runner";
+import { PreviewRunner } from "./stacks/preview-runner";
+import type { StackRunner } from "./stacks/stack-runner";
+
+function settingsOrExit(): Settings {
+  try {
+    return loadSettings(process.env);
+  } catch (err) {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`${err.message}\n(see docs/controller.md for every setting)\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = settingsOrExit();
+  const redact = createRedactor(secretValues(settings));
+  const logger = createLogger(settings.logLevel, redact);
+
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const sites = new KubernetesSiteDirectory({
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
+    redact,
+  });
+  const mailcow = new MailcowClient({
+    baseUrl: settings.mailcow.apiUrl,
+    apiKey: settings.mailcow.apiKey,
+    timeoutMs: settings.mailcow.timeoutMs,
+    ...(settings.mailcow.caFile ? { ca: readFileSync(settings.mailcow.caFile) } : {}),
+    logger: logger.child({ component: "mailcow" }),
+  });
+  const runner: StackRunner =
+    settings.pulumi.runner === "preview"
+      ? new PreviewRunner()
+      : new AutomationRunner({
+          dataDir: settings.dataDir,
+          backendUrl: settings.pulumi.backendUrl,
+          passphrase: settings.pulumi.passphrase,
+          passphraseFile: settings.pulumi.passphraseFile,
+          cloudflareApiToken: settings.dns.cloudflareApiToken,
+          logger: logger.child({ component: "pulumi" }),
+        });
+
+  const controller = buildController({ settings, sites, mailcow, runner, logger, redact });
+  let signals = 0;
+  const stop = (signal: string) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    logger.info({ signal }, "signal received");
+    controller.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  await controller.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`controller failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
