@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { isWrappedSecret, planProgram, redactSecrets, unwrapSecrets } from "../stacks/preview/engine";
+import { CONTROLLER_POD_LABELS } from "./labels";
+
+async function plan(extra: Record<string, unknown> = {}) {
+  return planProgram(
+    async () => {
+      const { ControllerDeployment } = await import("./controller-deployment");
+      const c = new ControllerDeployment("controller", {
+        namespace: "platform",
+        image: "ghcr.io/example/mail-zone-controller:1.0.0",
+        mailcowSecretName: "mail-zone-controller",
+        settings: { SITE_LAYOUT: "shared-namespace", DNS_PROVIDER: "cloudflare" },
+        cloudflareTokenSecret: { name: "cloudflare", key: "token" },
+        ...extra,
+      });
+      return { url: c.url, token: c.token, secret: c.authSecretName };
+    },
+    { project: "mail-zone", stack: "test" },
+  );
+}
+
+type Obj = Record<string, unknown>;
+const byType = (resources: Array<{ type: string; inputs: Obj }>, type: string) =>
+  resources.filter((r) => r.type === type).map((r) => unwrapSecrets(r.inputs) as Obj);
+
+describe("ControllerDeployment", () => {
+  it("runs one non-root replica with Recreate, probes, limits, a read-only root and the state volume", async () => {
+    const p = await plan();
+    const [deployment] = byType(p.resources, "kubernetes:apps/v1:Deployment") as Array<{
+      metadata: Obj;
+      spec: {
+        replicas: number;
+        strategy: Obj;
+        selector: { matchLabels: Obj };
+        template: { metadata: { labels: Obj }; spec: unknown };
+      };
+    }>;
+    expect(deployment.metadata).toMatchObject({ name: "mail-zone-controller", namespace: "platform" });
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: "Recreate" });
+    expect(deployment.spec.selector.matchLabels).toEqual(CONTROLLER_POD_LABELS);
+    expect(deployment.spec.template.metadata.labels).toMatchObject(CONTROLLER_POD_LABELS);
+    const pod = deployment.spec.template.spec as {
+      serviceAccountName: string;
+      securityContext: Obj;
+      containers: unknown[];
+      volumes: Array<Obj>;
+    };
+    expect(pod.serviceAccountName).toBe("mail-zone-controller");
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    const [container] = pod.containers as Array<{
+      image: string;
+      securityContext: Obj;
+      livenessProbe: { httpGet: Obj };
+      readinessProbe: { httpGet: Obj };
+      resources: { requests: Obj; limits: Obj };
+      envFrom: Array<{ secretRef: { name: string } }>;
+      env: Array<{ name: string; value?: string; valueFrom?: Obj }>;
+      volumeMounts: Array<{ mountPath: string }>;
+    }>;
+    expect(container.image).toBe("ghcr.io/example/mail-zone-controller:1.0.0");
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(container.livenessProbe.httpGet).toMatchObject({ path: "/healthz" });
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: "/readyz" });
+    expect(container.resources.requests).toHaveProperty("memory");
+    expect(container.resources.limits).toHaveProperty("memory");
+    expect(container.envFrom.map((e) => e.secretRef.name)).toEqual([
+      "mail-zone-controller",
+      "mail-zone-controller-auth",
+    ]);
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      DATA_DIR: "/data",
+      PORT: "8080",
+      SITE_LAYOUT: "shared-namespace",
+      DNS_PROVIDER: "cloudflare",
+      CLOUDFLARE_API_TOKEN: { secretKeyRef: { name: "cloudflare", key: "token" } },
+    });
+    expect(container.volumeMounts.map((m) => m.mountPath).sort()).toEqual(["/data", "/tmp"]);
+    expect(pod.volumes).toContainEqual({
+      name: "data",
+      persistentVolumeClaim: { claimName: "mail-zone-controller-data" },
+    });
+  });
+
+  it("may only read and patch namespaces", async () => {
+    const p = await plan();
+    const [role] = byType(p.resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
+    expect(role.rules).toEqual([
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "patch"] },
+    ]);
+    const [binding] = byType(p.resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "mail-zone-controller", namespace: "platform" }]);
+  });
+
+  it("exposes a Service and a volume, and names every object", async () => {
+    const p = await plan({ storageSize: "5Gi" });
+    const [service] = byType(p.resources, "kubernetes:core/v1:Service") as Array<{
+      spec: { ports: Obj[]; selector: Obj };
+    }>;
+    expect(service.spec.selector).toEqual(CONTROLLER_POD_LABELS);
+    expect(service.spec.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+    const [pvc] = byType(p.resources, "kubernetes:core/v1:PersistentVolumeClaim") as Array<{ spec: Obj }>;
+    expect(pvc.spec).toMatchObject({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } });
+    for (const r of p.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+      expect((r.inputs.metadata as Obj | undefined)?.name, r.type).toBeTruthy();
+    }
+    expect(p.outputs.url).toBe("http://mail-zone-controller.platform.svc.cluster.local:8080");
+  });
+
+  it("generates the token and passphrase into a Secret and nowhere else in plain text", async () => {
+    const p = await plan();
+    expect(isWrappedSecret(p.outputs.token)).toBe(true);
+    const secret = p.resources.find((r) => r.type === "kubernetes:core/v1:Secret");
+    const data = unwrapSecrets(secret?.inputs.stringData) as Record<string, string>;
+    const token = (p.outputs.token as unknown as { value: string }).value;
+    expect(data.CONTROLLER_TOKENS).toBe(token);
+    expect(data.PULUMI_CONFIG_PASSPHRASE.length).toBeGreaterThanOrEqual(32);
+    const rendered = JSON.stringify(p.resources.map((r) => redactSecrets(r.inputs)));
+    for (const value of [...p.secretValues, token]) expect(rendered).not.toContain(value);
+  });
+
+  it("accepts extra tokens for rotation", async () => {
+    const p = await plan({ extraTokens: ["o".repeat(40)] });
+    const secret = p.resources.find((r) => r.type === "kubernetes:core/v1:Secret");
+    const data = unwrapSecrets(secret?.inputs.stringData) as Record<string, string>;
+    expect(data.CONTROLLER_TOKENS.split(",")).toHaveLength(2);
+  });
+});

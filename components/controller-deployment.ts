@@ -1,0 +1,214 @@
+/**
+ * The controller in the platform namespace: one replica (runs are serialised per site in memory, and the Pulumi
+ * state lives on a ReadWriteOnce volume, so two pods must never overlap: `Recreate`), a ServiceAccount whose
+ * ClusterRole can only read and patch namespaces, a Service for the panel, a volume for the state backend, and a
+ * Secret with a generated bearer token and Pulumi passphrase. Mailcow's URL and key come from the zone's controller
+ * Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
+
+export const CONTROLLER_NAME = "mail-zone-controller";
+export const CONTROLLER_PORT = 8080;
+/** Keys of the generated auth Secret. */
+export const CONTROLLER_AUTH_KEYS = { tokens: "CONTROLLER_TOKENS", passphrase: "PULUMI_CONFIG_PASSPHRASE" } as const;
+
+export interface ControllerDeploymentArgs {
+  /** The platform namespace (must exist; it also holds the zone's controller Secret). */
+  namespace: pulumi.Input<string>;
+  /** The controller image (see Dockerfile), pinned by tag or digest. */
+  image: pulumi.Input<string>;
+  /** The zone's controller Secret (`MAILCOW_API_URL`, `MAILCOW_API_KEY`, `MAILCOW_HOSTNAME`). */
+  mailcowSecretName: pulumi.Input<string>;
+  /** Non-secret settings (docs/controller.md), e.g. `{ SITE_LAYOUT: "shared-namespace", DNS_PROVIDER: "cloudflare" }`. */
+  settings?: Record<string, pulumi.Input<string>>;
+  /** A Secret holding the Cloudflare API token, when DNS_PROVIDER is cloudflare. */
+  cloudflareTokenSecret?: { name: pulumi.Input<string>; key: pulumi.Input<string> };
+  /** Size of the state volume (Pulumi file backend, per-site work dirs, plugin cache). Default 1Gi. */
+  storageSize?: string;
+  storageClassName?: pulumi.Input<string>;
+  resources?: k8s.types.input.core.v1.ResourceRequirements;
+  imagePullSecrets?: pulumi.Input<string>[];
+  /** Extra bearer tokens accepted besides the generated one (rotation), comma-separated in the Secret. */
+  extraTokens?: pulumi.Input<string>[];
+}
+
+const DATA_DIR = "/data";
+
+export class ControllerDeployment extends pulumi.ComponentResource {
+  /** In-cluster URL the panel calls. */
+  readonly url: pulumi.Output<string>;
+  /** The Secret holding the bearer token (key CONTROLLER_TOKENS); give the panel read access to it. */
+  readonly authSecretName: pulumi.Output<string>;
+  /** The generated bearer token (secret). */
+  readonly token: pulumi.Output<string>;
+  readonly deployment: k8s.apps.v1.Deployment;
+
+  constructor(name: string, args: ControllerDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mail-zone:controller:ControllerDeployment", name, {}, opts);
+    const parent = { parent: this };
+    const labels = zoneLabels("controller");
+    const ns = args.namespace;
+
+    const token = new random.RandomPassword(`${name}-token`, { length: 48, special: false }, parent);
+    const passphrase = new random.RandomPassword(`${name}-passphrase`, { length: 48, special: false }, parent);
+    const tokens = pulumi
+      .all([token.result, pulumi.output(args.extraTokens ?? [])])
+      .apply(([t, extra]) => [t, ...extra].join(","));
+
+    const authSecret = new k8s.core.v1.Secret(
+      `${name}-auth`,
+      {
+        metadata: { name: `${CONTROLLER_NAME}-auth`, namespace: ns, labels },
+        type: "Opaque",
+        stringData: {
+          [CONTROLLER_AUTH_KEYS.tokens]: pulumi.secret(tokens),
+          [CONTROLLER_AUTH_KEYS.passphrase]: passphrase.result,
+        },
+      },
+      parent,
+    );
+
+    const account = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: { name: CONTROLLER_NAME, namespace: ns, labels } },
+      parent,
+    );
+    // Namespaces only: find sites and write their mail annotations. Nothing else in the cluster.
+    const role = new k8s.rbac.v1.ClusterRole(
+      `${name}-role`,
+      {
+        metadata: { name: CONTROLLER_NAME, labels },
+        rules: [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "patch"] }],
+      },
+      parent,
+    );
+    new k8s.rbac.v1.ClusterRoleBinding(
+      `${name}-binding`,
+      {
+        metadata: { name: CONTROLLER_NAME, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+      },
+      parent,
+    );
+
+    const volume = new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-data`,
+      {
+        metadata: { name: `${CONTROLLER_NAME}-data`, namespace: ns, labels },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: args.storageSize ?? "1Gi" } },
+          ...(args.storageClassName ? { storageClassName: args.storageClassName } : {}),
+        },
+      },
+      parent,
+    );
+
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "DATA_DIR", value: DATA_DIR },
+      { name: "HOST", value: "0.0.0.0" },
+      { name: "PORT", value: String(CONTROLLER_PORT) },
+      { name: "STACK_RUNNER", value: "automation" },
+      // Node writes nothing else; tsx's cache and the CLI's temp files go to the emptyDir.
+      { name: "TMPDIR", value: "/tmp" },
+      { name: "HOME", value: `${DATA_DIR}/home` },
+      ...Object.entries(args.settings ?? {}).map(([k, v]) => ({ name: k, value: v })),
+    ];
+    if (args.cloudflareTokenSecret) {
+      env.push({
+        name: "CLOUDFLARE_API_TOKEN",
+        valueFrom: { secretKeyRef: { name: args.cloudflareTokenSecret.name, key: args.cloudflareTokenSecret.key } },
+      });
+    }
+    const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+      httpGet: { path, port: "http" },
+      periodSeconds,
+      timeoutSeconds: 5,
+      failureThreshold,
+    });
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { name: CONTROLLER_NAME, namespace: ns, labels },
+        spec: {
+          replicas: 1,
+          // Never two controllers on one state volume, not even during a rollout.
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: CONTROLLER_POD_LABELS },
+          template: {
+            metadata: { labels: { ...labels, ...CONTROLLER_POD_LABELS } },
+            spec: {
+              serviceAccountName: account.metadata.name,
+              // SIGTERM lets runs finish up to SHUTDOWN_DEADLINE_SECONDS (default 60); leave room for that.
+              terminationGracePeriodSeconds: 90,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 1000,
+                runAsGroup: 1000,
+                fsGroup: 1000,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              ...(args.imagePullSecrets ? { imagePullSecrets: args.imagePullSecrets.map((n) => ({ name: n })) } : {}),
+              containers: [
+                {
+                  name: "controller",
+                  image: args.image,
+                  ports: [{ name: "http", containerPort: CONTROLLER_PORT, protocol: "TCP" }],
+                  envFrom: [
+                    { secretRef: { name: args.mailcowSecretName } },
+                    { secretRef: { name: authSecret.metadata.name } },
+                  ],
+                  env,
+                  startupProbe: probe("/healthz", 5, 24),
+                  livenessProbe: probe("/healthz", 20, 3),
+                  readinessProbe: probe("/readyz", 10, 3),
+                  resources: args.resources ?? {
+                    requests: { cpu: "100m", memory: "256Mi" },
+                    limits: { memory: "1Gi" },
+                  },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
+                  volumeMounts: [
+                    { name: "data", mountPath: DATA_DIR },
+                    { name: "tmp", mountPath: "/tmp" },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: "data", persistentVolumeClaim: { claimName: volume.metadata.name } },
+                { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
+              ],
+            },
+          },
+        },
+      },
+      parent,
+    );
+
+    const service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: CONTROLLER_NAME, namespace: ns, labels },
+        spec: {
+          type: "ClusterIP",
+          selector: CONTROLLER_POD_LABELS,
+          ports: [{ name: "http", port: CONTROLLER_PORT, targetPort: "http", protocol: "TCP" }],
+        },
+      },
+      parent,
+    );
+
+    this.url = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${CONTROLLER_PORT}`;
+    this.authSecretName = authSecret.metadata.name;
+    this.token = pulumi.secret(token.result);
+    this.registerOutputs({ url: this.url, authSecretName: this.authSecretName, token: this.token });
+  }
+}
