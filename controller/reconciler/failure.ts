@@ -3,6 +3,7 @@
  * `error` with the message). Adapters mark their errors; anything unrecognised counts as transient, bounded by the
  * maximum number of attempts.
  */
+import { isTransient, MailcowError } from "../mailcow/errors";
 import { errorMessage } from "../redact";
 
 export interface Failure {
@@ -24,11 +25,9 @@ export class PermanentFailure extends Error {
 export function classifyFailure(err: unknown): Failure {
   const message = errorMessage(err);
   if (err instanceof PermanentFailure) return { transient: false, message };
-  const marked = err as { name?: unknown; kind?: unknown; transient?: unknown } | null;
-  // MailcowError (controller/mailcow/errors.ts): only its "transient" kind is worth retrying.
-  if (marked && marked.name === "MailcowError" && typeof marked.kind === "string") {
-    return { transient: marked.kind === "transient", message };
-  }
+  // Mailcow: only 5xx, timeouts and connection errors are worth retrying; validation, auth and protocol are not.
+  if (err instanceof MailcowError) return { transient: isTransient(err), message };
+  const marked = err as { transient?: unknown } | null;
   // SiteStoreError and StackRunError carry the decision themselves.
   if (marked && typeof marked.transient === "boolean") return { transient: marked.transient, message };
   return { transient: true, message };

@@ -351,6 +351,8 @@ export class Reconciler {
           });
           return "aborted";
         }
+        // The namespace went away mid-run: nothing left to record the outcome on.
+        if (err instanceof SiteNotFoundError) return "gone";
         const failure = classifyFailure(err);
         const message = shortMessage(failure.message, this.redact);
         if (!failure.transient || attempt >= max) {

@@ -147,6 +147,14 @@ describe("KubernetesSiteDirectory, namespace-per-site", () => {
     await expect(directory.patchMail("ghost", { status: "ready" })).rejects.toBeInstanceOf(SiteNotFoundError);
   });
 
+  it("says the site is gone when its namespace disappeared between the read and the write", async () => {
+    const { double, directory } = await setup("namespace-per-site");
+    await directory.find("blog");
+    double.namespaces.delete("tenant-blog");
+    await expect(directory.patchMail("blog", { status: "ready" })).rejects.toBeInstanceOf(SiteNotFoundError);
+    await expect(directory.find("blog")).resolves.toBeNull();
+  });
+
   it("reports conflicts and server errors as transient, with a short message", async () => {
     const { double, directory } = await setup("namespace-per-site");
     await directory.find("blog");

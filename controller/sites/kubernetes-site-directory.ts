@@ -17,10 +17,14 @@ export interface KubernetesSiteDirectoryOptions {
 
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const LAST_ERROR_MAX = 256;
+const WRITE_TRUST_MS = 5000;
 
 export class KubernetesSiteDirectory implements SiteDirectory {
-  /** slug → namespace name, so repeated reads skip the search; verified on every use. */
-  private readonly located = new Map<string, string>();
+  /**
+   * slug → namespace name, so repeated reads skip the search. Reads verify it every time; a write trusts it for a few
+   * seconds after the last verification (a request's read is followed at once by its write).
+   */
+  private readonly located = new Map<string, { name: string; verifiedAt: number }>();
 
   constructor(private readonly options: KubernetesSiteDirectoryOptions) {}
 
@@ -30,16 +34,26 @@ export class KubernetesSiteDirectory implements SiteDirectory {
   }
 
   async patchMail(slug: string, patch: Partial<MailState>): Promise<void> {
-    const ns = await this.locate(slug);
-    if (!ns) throw new SiteNotFoundError(slug);
+    const recent = this.located.get(slug);
+    const name =
+      recent && Date.now() - recent.verifiedAt < WRITE_TRUST_MS ? recent.name : (await this.locate(slug))?.name;
+    if (!name) throw new SiteNotFoundError(slug);
     const clean: Partial<MailState> = { ...patch };
     if (clean.lastError !== undefined)
       clean.lastError = shortMessage(clean.lastError, this.options.redact, LAST_ERROR_MAX);
     const annotations = mailAnnotations(clean, this.options.layout.mailKeys(slug));
     if (Object.keys(annotations).length === 0) return;
-    await this.call(`patch namespace ${ns.name}`, () =>
-      this.options.core.patchNamespace({ name: ns.name, body: { metadata: { annotations } } }, MERGE_PATCH),
-    );
+    try {
+      await this.call(`patch namespace ${name}`, () =>
+        this.options.core.patchNamespace({ name, body: { metadata: { annotations } } }, MERGE_PATCH),
+      );
+    } catch (err) {
+      if (err instanceof SiteStoreError && err.status === 404) {
+        this.located.delete(slug);
+        throw new SiteNotFoundError(slug);
+      }
+      throw err;
+    }
   }
 
   async listSites(): Promise<Site[]> {
@@ -53,7 +67,8 @@ export class KubernetesSiteDirectory implements SiteDirectory {
         if (!seen || (explicit && !seen.explicit)) sites.set(slug, { site: this.toSite(slug, ns), explicit });
       }
     }
-    for (const { site } of sites.values()) this.located.set(site.slug, site.namespace);
+    const now = Date.now();
+    for (const { site } of sites.values()) this.located.set(site.slug, { name: site.namespace, verifiedAt: now });
     return [...sites.values()].map((s) => s.site);
   }
 
@@ -76,8 +91,11 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     const { layout, core } = this.options;
     const cached = this.located.get(slug);
     if (cached) {
-      const ns = await this.read(cached);
-      if (ns && layout.holds(ns, slug)) return ns;
+      const ns = await this.read(cached.name);
+      if (ns && layout.holds(ns, slug)) {
+        cached.verifiedAt = Date.now();
+        return ns;
+      }
       this.located.delete(slug);
     }
     let found: NamespaceMeta | null = null;
@@ -95,7 +113,7 @@ export class KubernetesSiteDirectory implements SiteDirectory {
       const list = await this.call("list namespaces", () => core.listNamespace());
       found = list.items.map(meta).find((ns) => layout.holds(ns, slug)) ?? null;
     }
-    if (found) this.located.set(slug, found.name);
+    if (found) this.located.set(slug, { name: found.name, verifiedAt: Date.now() });
     return found;
   }
 
