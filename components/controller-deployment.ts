@@ -113,9 +113,10 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       { name: "HOST", value: "0.0.0.0" },
       { name: "PORT", value: String(CONTROLLER_PORT) },
       { name: "STACK_RUNNER", value: "automation" },
-      // Node writes nothing else; tsx's cache and the CLI's temp files go to the emptyDir.
+      // The root filesystem is read-only: tsx's cache, the CLI's temp files and anything written under HOME go to the
+      // emptyDir (PULUMI_HOME itself is on the volume, set by the runner).
       { name: "TMPDIR", value: "/tmp" },
-      { name: "HOME", value: `${DATA_DIR}/home` },
+      { name: "HOME", value: "/tmp" },
       ...Object.entries(args.settings ?? {}).map(([k, v]) => ({ name: k, value: v })),
     ];
     if (args.cloudflareTokenSecret) {
