@@ -369,6 +369,35 @@ describe("bad input", () => {
     });
   }
 
+  it("answers 400 to a path that is not valid percent-encoding and to a body that is not what its encoding says", async () => {
+    const { world, app, auth } = await setup();
+    const before = everything(world);
+    for (const raw of ["%E0%A4%A", "%", "%zz"]) {
+      const res = await request(app).post(`/sites/${raw}/mail/enable`).set(auth).send({});
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("invalid_path");
+    }
+    for (const encoding of ["gzip", "deflate", "br"]) {
+      const res = await request(app)
+        .post("/sites/shop/mail/enable")
+        .set(auth)
+        .set("Content-Type", "application/json")
+        .set("Content-Encoding", encoding)
+        .send("{}");
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("invalid_body_encoding");
+    }
+    const unknown = await request(app)
+      .post("/sites/shop/mail/enable")
+      .set(auth)
+      .set("Content-Type", "application/json")
+      .set("Content-Encoding", "zstd-ish")
+      .send("{}");
+    expect(unknown.status).toBe(415);
+    await world.reconciler.idle();
+    expect(everything(world)).toBe(before);
+  });
+
   it("names the field, the value and the rule in a validation error, but never a password", async () => {
     const { app, auth } = await setup();
     const res = await request(app).post("/sites/shop/mail/mailboxes").set(auth).send({

@@ -77,6 +77,22 @@ export function toHttpError(err: unknown): HttpError {
   }
   const parserError = bodyParserError(err);
   if (parserError) return parserError;
+  // The router's decodeURIComponent of a path parameter (e.g. `/sites/%E0%A4%A/...`).
+  if (err instanceof URIError) {
+    return new HttpError(400, "invalid_path", "the path is not valid percent-encoding");
+  }
+  // zlib failing on a body whose Content-Encoding claims a compression it does not have.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && (code.startsWith("Z_") || /^ERR_.*(?:BROTLI|_ERROR_FORMAT)/.test(code))) {
+    return new HttpError(400, "invalid_body_encoding", "the body does not match its Content-Encoding");
+  }
+  // Anything else that already says it is the client's fault stays a 4xx.
+  const status =
+    (err as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return new HttpError(status, "bad_request", "the request could not be read");
+  }
   return new HttpError(500, "internal", "internal error; the controller log has the details");
 }
 
