@@ -71,8 +71,12 @@ export interface EnsureResult<T> {
 
 export interface MailcowApi {
   getDomain(domain: string): Promise<MailcowDomain | null>;
-  /** GET first; creates the domain with explicit limits, `active: 1`, `restart_sogo: 0` and no DKIM when missing. */
-  ensureDomain(domain: string, limits: DomainLimits): Promise<EnsureResult<MailcowDomain>>;
+  /**
+   * GET first; creates the domain with explicit limits, `active: 1`, `restart_sogo: 0` and no DKIM when missing.
+   * A `rateLimit` with a value above 0 is applied by the same `add/domain` call. An existing domain is returned as it
+   * is: its activity and rate limit are the caller's to compare and change.
+   */
+  ensureDomain(domain: string, limits: DomainLimits, rateLimit?: RateLimit): Promise<EnsureResult<MailcowDomain>>;
   setDomainActive(domain: string, active: boolean): Promise<void>;
   setDomainRateLimit(domain: string, limit: RateLimit): Promise<void>;
   getDkim(domain: string): Promise<DkimKey | null>;

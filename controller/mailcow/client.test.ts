@@ -85,6 +85,33 @@ describe("domains", () => {
     expect(double.state.dkim.has("a.com")).toBe(false);
   });
 
+  it("ensureDomain creates with one GET and one add/domain, and returns what Mailcow then holds", async () => {
+    const result = await client.ensureDomain("a.com", limits, { value: 50, frame: "h" });
+    expect(result.created).toBe(true);
+    expect(double.count()).toBe(2);
+    // What ensureDomain returns without a second GET equals what a GET now shows.
+    expect(await client.getDomain("a.com")).toEqual(result.value);
+  });
+
+  it("ensureDomain sets the rate limit in add/domain itself, and sends none for a limit of 0", async () => {
+    await client.ensureDomain("a.com", limits, { value: 50, frame: "h" });
+    const add = double.requests.find((r) => r.path.endsWith("add/domain"));
+    expect(add?.body).toMatchObject({ rl_value: 50, rl_frame: "h" });
+    expect((await client.getDomain("a.com"))?.rateLimit).toEqual({ value: 50, frame: "h" });
+    await client.ensureDomain("b.com", limits, DEFAULT_RATE_LIMIT);
+    const addB = double.requests.filter((r) => r.path.endsWith("add/domain"))[1];
+    expect(addB?.body).not.toHaveProperty("rl_value");
+    expect((await client.getDomain("b.com"))?.rateLimit).toBeNull();
+  });
+
+  it("ensureDomain leaves an existing domain's rate limit to the caller", async () => {
+    double.state.seedDomain("a.com");
+    const result = await client.ensureDomain("a.com", limits, { value: 50, frame: "h" });
+    expect(result.created).toBe(false);
+    expect(result.value.rateLimit).toBeNull();
+    expect(double.count({ method: "POST" })).toBe(0);
+  });
+
   it("ensureDomain uses the domain name as the description when none is given", async () => {
     await client.ensureDomain("b.com", DEFAULT_DOMAIN_LIMITS);
     expect(double.state.domains.get("b.com")?.description).toBe("b.com");

@@ -179,12 +179,19 @@ export class MailcowClient implements MailcowApi {
     return this.fetchDomain("getDomain", name);
   }
 
-  async ensureDomain(domain: string, limits: DomainLimits): Promise<EnsureResult<MailcowDomain>> {
+  async ensureDomain(
+    domain: string,
+    limits: DomainLimits,
+    rateLimit?: RateLimit,
+  ): Promise<EnsureResult<MailcowDomain>> {
     const op = "ensureDomain";
     const name = this.domainName(op, domain);
     checkLimits(op, limits);
+    if (rateLimit) this.checkRateLimit(op, rateLimit);
     const existing = await this.fetchDomain(op, name);
     if (existing) return { value: existing, created: false };
+    // add/domain applies a rate limit itself when both fields are set (it calls the rl-domain code).
+    const limited = rateLimit && rateLimit.value > 0 ? rateLimit : null;
 
     const outcome = await this.write(op, "add/domain", {
       domain: name,
@@ -200,6 +207,7 @@ export class MailcowClient implements MailcowApi {
       // An empty selector stops add/domain from making a DKIM key behind our back; ensureDkim makes it.
       dkim_selector: "",
       key_size: 0,
+      ...(limited ? { rl_value: limited.value, rl_frame: limited.frame } : {}),
     });
     if (!outcome.ok) {
       if (outcome.failure.key === "domain_exists") {
@@ -209,8 +217,14 @@ export class MailcowClient implements MailcowApi {
       }
       throw this.failure(op, outcome.failure);
     }
-    const created = await this.fetchDomain(op, name);
-    if (!created) throw this.protocol(op, `Mailcow reported ${name} added but get/domain does not show it`);
+    // Mailcow confirmed domain_added for exactly these fields; a second GET would only echo them back.
+    const created: MailcowDomain = {
+      name,
+      active: true,
+      mailboxCount: 0,
+      limits: { ...limits, description: limits.description || name },
+      rateLimit: limited ? { ...limited } : null,
+    };
     return withWarnings({ value: created, created: true }, outcome.warnings);
   }
 
@@ -223,12 +237,7 @@ export class MailcowClient implements MailcowApi {
   async setDomainRateLimit(domain: string, limit: RateLimit): Promise<void> {
     const op = "setDomainRateLimit";
     const name = this.domainName(op, domain);
-    if (!Number.isInteger(limit.value) || limit.value < 0) {
-      throw this.invalid(op, `rate limit value ${limit.value} must be a whole number >= 0 (0 clears the limit)`);
-    }
-    if (!["s", "m", "h", "d"].includes(limit.frame)) {
-      throw this.invalid(op, `rate limit frame ${JSON.stringify(limit.frame)} must be one of s, m, h, d`);
-    }
+    this.checkRateLimit(op, limit);
     await this.writeOk(op, "edit/rl-domain", {
       items: [name],
       attr: { rl_value: String(limit.value), rl_frame: limit.frame },
@@ -583,6 +592,15 @@ export class MailcowClient implements MailcowApi {
   }
 
   /** Bad input caught before any request: a validation error, like Mailcow's own. */
+  private checkRateLimit(op: string, limit: RateLimit): void {
+    if (!Number.isInteger(limit.value) || limit.value < 0) {
+      throw this.invalid(op, `rate limit value ${limit.value} must be a whole number >= 0 (0 clears the limit)`);
+    }
+    if (!["s", "m", "h", "d"].includes(limit.frame)) {
+      throw this.invalid(op, `rate limit frame ${JSON.stringify(limit.frame)} must be one of s, m, h, d`);
+    }
+  }
+
   private invalid(op: string, detail: string): MailcowError {
     return new MailcowError({ kind: "validation", operation: op, detail, secrets: [this.apiKey] });
   }

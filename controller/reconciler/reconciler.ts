@@ -397,9 +397,9 @@ export class Reconciler {
     if (!site.domain) throw new PermanentFailure(`site ${site.slug} has no domain annotation`, "site_has_no_domain");
     const domain = checkSiteDomain(site.domain, this.options.dns);
     const previous = site.mail.domain;
-    const ensured = await mailcow.ensureDomain(domain, this.options.domainLimits);
+    const ensured = await mailcow.ensureDomain(domain, this.options.domainLimits, this.options.rateLimit);
     if (!ensured.value.active) await mailcow.setDomainActive(domain, true);
-    if (rateLimitDiffers(ensured.value.rateLimit, this.options.rateLimit)) {
+    if (!ensured.created && rateLimitDiffers(ensured.value.rateLimit, this.options.rateLimit)) {
       await mailcow.setDomainRateLimit(domain, this.options.rateLimit);
     }
     const dkim = (await mailcow.ensureDkim(domain, this.options.dkim.selector, this.options.dkim.keySize)).value;
