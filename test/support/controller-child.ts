@@ -10,14 +10,15 @@
  *   CHILD_BARE          1: also serve a bare Express route `POST /bare` answering 202 (the HTTP benchmark's baseline)
  *   CHILD_LOG           a pino level to log to stderr (default silent)
  *
- * It prints one JSON line per event on stdout (`listening` with the ports, `started` once the restart re-queue ran)
+ * It starts as `npm start` does (listen, then re-queue unsettled sites) and prints one JSON line per event on stdout
+ * (`listening` with the ports, then `started`)
  * and answers commands on stdin: `memory` (after a full GC), `idle`, `shutdown`.
  */
 import type { AddressInfo } from "node:net";
 import * as readline from "node:readline";
 import express from "express";
 import pino from "pino";
-import { systemClock } from "../../controller/reconciler/clock";
+import type { Settings } from "../../controller/settings";
 import type { StackRunner } from "../../controller/stacks/stack-runner";
 import { ScriptedRunner } from "../doubles/stack-runner/scripted-runner";
 import { buildController, TEST_TOKENS } from "./controller-world";
@@ -33,12 +34,9 @@ function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-function listen(app: express.Express): Promise<{ port: number; close: () => void }> {
+function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
-    const server = app.listen(0, "127.0.0.1", () => {
-      resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() });
-    });
-    server.keepAliveTimeout = 30_000;
+    const server = app.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -52,30 +50,28 @@ async function main(): Promise<void> {
     if (kind === "held") scripted.hold();
     runner = scripted;
   }
-  const level = process.env.CHILD_LOG ?? "silent";
-  const logger = pino({ level }, pino.destination(2));
   const controller = buildController({
     kubernetesUrl: required("CHILD_K8S_URL"),
     mailcowUrl: required("CHILD_MAILCOW_URL"),
     mailcowApiKey: required("CHILD_MAILCOW_KEY"),
     tokens: process.env.CHILD_TOKENS ? process.env.CHILD_TOKENS.split(",") : TEST_TOKENS,
     runner,
-    clock: systemClock,
     maxParallelRuns: Number(process.env.CHILD_MAX_PARALLEL ?? "4"),
     retry: { baseMs: 50, capMs: 500, maxAttempts: 6 },
-    logger,
+    logLevel: (process.env.CHILD_LOG ?? "silent") as Settings["logLevel"],
+    logDestination: pino.destination(2),
   });
-  const main = await listen(controller.app);
   let barePort: number | undefined;
   if (process.env.CHILD_BARE === "1") {
     const bare = express();
     bare.post("/bare", (_req, res) => {
       res.status(202).json({});
     });
-    barePort = (await listen(bare)).port;
+    barePort = await listen(bare);
   }
-  emit({ event: "listening", pid: process.pid, port: main.port, barePort });
-  await controller.reconciler.start();
+  // As `npm start`: listen, then queue the sites a previous process left unsettled.
+  const { url } = await controller.start();
+  emit({ event: "listening", pid: process.pid, port: Number(new URL(url).port), barePort });
   emit({ event: "started" });
 
   const lines = readline.createInterface({ input: process.stdin });
@@ -103,7 +99,7 @@ async function main(): Promise<void> {
         await controller.reconciler.idle();
         emit({ event: "idle" });
       } else if (command === "shutdown") {
-        await controller.reconciler.shutdown(1000);
+        await controller.shutdown();
         emit({ event: "stopped" });
         process.exit(0);
       }

@@ -1,23 +1,22 @@
 /**
- * A controller built from the real modules (app factory, reconciler, site directory over the Kubernetes API,
- * Mailcow client, mailbox service), pointed at whatever Kubernetes API and Mailcow API it is given, with an
- * injectable runner, clock and logger. The property, fault and leak tests build it in-process against the doubles;
- * `controller-child.ts` builds it in its own process (SIGKILL test, benchmarks).
+ * A controller assembled the way `npm start` assembles it — settings parsed by `loadSettings` from an environment,
+ * the redactor from `secretValues`, the pino logger from `createLogger`, the real site directory over the
+ * Kubernetes API and the real Mailcow client handed to `controller/controller.ts` `buildController` — but pointed at
+ * the doubles, with an injectable runner, clock and log destination. The property, fault and leak tests build it
+ * in-process; `controller-child.ts` builds it in its own process (SIGKILL test, benchmarks).
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import type express from "express";
-import { createApp } from "../../controller/http/app";
-import { ControllerMetrics } from "../../controller/http/metrics";
-import { MailboxService } from "../../controller/mailboxes/mailbox-service";
+import type pino from "pino";
+import { type Controller as Assembled, buildController as assemble } from "../../controller/controller";
+import { createLogger } from "../../controller/logger";
 import { MailcowClient } from "../../controller/mailcow/client";
-import type { BackoffPolicy } from "../../controller/reconciler/backoff";
 import type { Clock } from "../../controller/reconciler/clock";
-import { Reconciler, type ReconcilerObserver, type RunResult } from "../../controller/reconciler/reconciler";
+import type { Reconciler, RunResult } from "../../controller/reconciler/reconciler";
 import { createRedactor, type Redactor } from "../../controller/redact";
-import type { SiteLayoutKind } from "../../controller/settings";
+import { loadSettings, type Settings, type SiteLayoutKind, secretValues } from "../../controller/settings";
 import { annotationLayout } from "../../controller/sites/annotation-layout";
 import { KubernetesSiteDirectory } from "../../controller/sites/kubernetes-site-directory";
-import type { SiteDnsDefaults } from "../../controller/stacks/site-stack-config";
+import { type SiteDnsDefaults, siteDnsDefaults } from "../../controller/stacks/site-stack-config";
 import type { StackRunner } from "../../controller/stacks/stack-runner";
 import {
   type KubernetesDouble,
@@ -30,14 +29,9 @@ import { type MailcowDouble, startMailcowDouble } from "../doubles/mailcow-api";
 export const MAIL_HOST = "mail.example.net";
 /** Controller tokens used by every test world (two, as for a rotation). */
 export const TEST_TOKENS = ["tok-A-0123456789abcdefghijklmnopqrstuv", "tok-B-0123456789abcdefghijklmnopqrstuv"];
-
-/** pino-compatible subset every component logs through. */
-export interface WorldLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** The secrets a real controller holds besides the Mailcow key and the tokens. */
+export const TEST_PASSPHRASE = "pulumi-passphrase-Zq8xW2vN7kL4";
+export const TEST_CLOUDFLARE_TOKEN = "cf-token-Hh3Jk9Lm2Nb5Vc8Xz1Qw";
 
 export interface ControllerOptions {
   kubernetesUrl: string;
@@ -47,114 +41,110 @@ export interface ControllerOptions {
   runner: StackRunner;
   tokens?: string[];
   layout?: SiteLayoutKind;
-  logger?: WorldLogger;
   clock?: Clock;
   maxParallelRuns?: number;
-  retry?: BackoffPolicy;
+  retry?: { baseMs: number; capMs: number; maxAttempts: number };
   mailcowTimeoutMs?: number;
   /** Client-level retries of idempotent Mailcow calls (default 0, so the reconciler's retries are what is counted). */
   mailcowRetries?: number;
   bodyLimit?: string;
-  /** More secrets the controller knows and must scrub (e.g. the Pulumi passphrase). */
-  secrets?: string[];
-  observer?: ReconcilerObserver;
+  /** pino level (default silent) and where the lines go (default stdout). */
+  logLevel?: Settings["logLevel"];
+  logDestination?: pino.DestinationStream;
+  /** More environment for `loadSettings`. */
+  env?: Record<string, string>;
 }
 
 export interface Controller {
-  app: express.Express;
+  app: Assembled["app"];
   reconciler: Reconciler;
   sites: KubernetesSiteDirectory;
   client: MailcowClient;
-  metrics: ControllerMetrics;
+  metrics: Assembled["metrics"];
+  settings: Settings;
   redact: Redactor;
   dns: SiteDnsDefaults;
   tokens: string[];
   /** Every run that finished, in order. */
   runs: Array<{ slug: string; result: RunResult }>;
-}
-
-export function dnsDefaults(): SiteDnsDefaults {
-  return {
-    provider: "manual",
-    mailHost: MAIL_HOST,
-    allowedSuffixes: [],
-    dmarcPolicy: "quarantine",
-    pop3: false,
-    ttl: 3600,
-  };
+  /** Listens on 127.0.0.1 (any free port) and re-queues unsettled sites, as `npm start` does. */
+  start(): Promise<{ url: string }>;
+  shutdown(): Promise<void>;
 }
 
 export function buildController(options: ControllerOptions): Controller {
-  const tokens = options.tokens ?? TEST_TOKENS;
-  const redact = createRedactor([...tokens, options.mailcowApiKey, ...(options.secrets ?? [])]);
+  const retry = options.retry ?? { baseMs: 20, capMs: 200, maxAttempts: 3 };
+  const settings = loadSettings({
+    MAILCOW_API_URL: options.mailcowUrl,
+    MAILCOW_API_KEY: options.mailcowApiKey,
+    MAILCOW_HOSTNAME: MAIL_HOST,
+    MAILCOW_TIMEOUT_MS: String(options.mailcowTimeoutMs ?? 2000),
+    CONTROLLER_TOKENS: (options.tokens ?? TEST_TOKENS).join(","),
+    SITE_LAYOUT: options.layout ?? "namespace-per-site",
+    STACK_RUNNER: "automation",
+    PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+    CLOUDFLARE_API_TOKEN: TEST_CLOUDFLARE_TOKEN,
+    DNS_PROVIDER: "manual",
+    MAX_PARALLEL_RUNS: String(options.maxParallelRuns ?? 4),
+    RETRY_BASE_MS: String(retry.baseMs),
+    RETRY_CAP_MS: String(retry.capMs),
+    RETRY_MAX_ATTEMPTS: String(retry.maxAttempts),
+    RESYNC_INTERVAL_SECONDS: "0",
+    SHUTDOWN_DEADLINE_SECONDS: "1",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    BODY_LIMIT: options.bodyLimit ?? "4kb",
+    DATA_DIR: "/nonexistent/mail-zone-test",
+    LOG_LEVEL: options.logLevel ?? "silent",
+    ...options.env,
+  });
+  const redact = createRedactor(secretValues(settings));
+  const logger = createLogger(settings.logLevel, redact, options.logDestination);
   const client = new MailcowClient({
-    baseUrl: options.mailcowUrl,
-    apiKey: options.mailcowApiKey,
+    baseUrl: settings.mailcow.apiUrl,
+    apiKey: settings.mailcow.apiKey,
+    timeoutMs: settings.mailcow.timeoutMs,
     retries: options.mailcowRetries ?? 0,
     backoffMs: 1,
     maxBackoffMs: 5,
-    timeoutMs: options.mailcowTimeoutMs ?? 2000,
-    ...(options.logger ? { logger: options.logger } : {}),
+    logger: logger.child({ component: "mailcow" }),
   });
   const sites = new KubernetesSiteDirectory({
     core: kubeConfigFor(options.kubernetesUrl, options.kubernetesToken).makeApiClient(CoreV1Api),
-    layout: annotationLayout(options.layout ?? "namespace-per-site", "voxeil.io", "tenant-{slug}"),
+    layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
     redact,
   });
-  const metrics = new ControllerMetrics();
-  const runs: Controller["runs"] = [];
-  const dns = dnsDefaults();
-  const reconciler = new Reconciler(
-    {
-      sites,
-      mailcow: client,
-      runner: options.runner,
-      ...(options.clock ? { clock: options.clock } : {}),
-      random: () => 0.5,
-      redact,
-      ...(options.logger ? { logger: options.logger } : {}),
-      observer: {
-        runStarted: (slug) => options.observer?.runStarted?.(slug),
-        runFinished: (slug, result, seconds) => {
-          runs.push({ slug, result });
-          metrics.observer.runFinished?.(slug, result, seconds);
-          options.observer?.runFinished?.(slug, result, seconds);
-        },
-      },
-    },
-    {
-      maxParallelRuns: options.maxParallelRuns ?? 4,
-      retry: options.retry ?? { baseMs: 20, capMs: 200, maxAttempts: 3 },
-      domainLimits: {
-        description: "",
-        aliases: 400,
-        mailboxes: 10,
-        defquotaMb: 3072,
-        maxquotaMb: 10240,
-        quotaMb: 10240,
-      },
-      rateLimit: { value: 500, frame: "h" },
-      dkim: { selector: "dkim", keySize: 2048 },
-      dns,
-    },
-  );
-  metrics.bindQueue(
-    () => reconciler.queueDepth(),
-    () => reconciler.runningCount(),
-  );
-  const { app } = createApp({
-    reconciler,
-    mailboxes: new MailboxService(sites, client),
+  const assembled = assemble({
+    settings,
     sites,
     mailcow: client,
-    metrics,
-    tokens,
-    bodyLimit: options.bodyLimit ?? "4kb",
+    runner: options.runner,
+    logger,
     redact,
-    ...(options.logger ? { logger: options.logger } : {}),
-    readinessTimeoutMs: 1000,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
-  return { app, reconciler, sites, client, metrics, redact, dns, tokens, runs };
+  // The assembly reports runs to its metrics only; chain onto that observer to see each run's result.
+  const runs: Controller["runs"] = [];
+  const observer = assembled.metrics.observer;
+  const metricsRunFinished = observer.runFinished?.bind(observer);
+  (observer as { runFinished: typeof metricsRunFinished }).runFinished = (slug, result, seconds) => {
+    runs.push({ slug, result });
+    metricsRunFinished?.(slug, result, seconds);
+  };
+  return {
+    app: assembled.app,
+    reconciler: assembled.reconciler,
+    sites,
+    client,
+    metrics: assembled.metrics,
+    settings,
+    redact,
+    dns: siteDnsDefaults(settings),
+    tokens: settings.tokens,
+    runs,
+    start: async () => ({ url: (await assembled.start()).url }),
+    shutdown: () => assembled.shutdown(),
+  };
 }
 
 export const DEFAULT_SITES: NamespaceSeed[] = [
