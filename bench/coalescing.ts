@@ -2,9 +2,9 @@
  * Benchmark 1: alternating enable/disable calls on one site while each stack run takes `runnerMs`. The reconciler
  * coalesces the calls that arrive during a run into one follow-up run; the naive baseline runs once per call.
  */
-import { startWorld, type World } from "../controller/testing/harness";
 import { NaiveController } from "./naive-controller";
 import { type BenchReport, secondsSince } from "./support";
+import { type BenchWorld, startBenchWorld } from "./world";
 
 export interface CoalescingOptions {
   calls: number;
@@ -28,7 +28,7 @@ function lastWantsEnabled(calls: number): boolean {
   return calls % 2 === 1;
 }
 
-function converged(w: World, calls: number): boolean {
+function converged(w: BenchWorld, calls: number): boolean {
   const wanted = lastWantsEnabled(calls);
   const a = w.annotations(NAMESPACE);
   return (
@@ -41,7 +41,7 @@ function converged(w: World, calls: number): boolean {
 export async function benchCoalescing(options: CoalescingOptions = COALESCING_DEFAULTS): Promise<BenchReport> {
   const { calls, runnerMs } = options;
 
-  const subject = await startWorld({ runnerDefaults: { delayMs: runnerMs } });
+  const subject = await startBenchWorld({ runnerMs });
   let subjectRuns: number;
   let subjectSeconds: number;
   let subjectConverged: boolean;
@@ -50,37 +50,30 @@ export async function benchCoalescing(options: CoalescingOptions = COALESCING_DE
     const start = performance.now();
     await alternate(
       calls,
-      () => subject.reconciler.requestEnable(SLUG),
-      () => subject.reconciler.requestDisable(SLUG),
+      () => subject.controller.reconciler.requestEnable(SLUG),
+      () => subject.controller.reconciler.requestDisable(SLUG),
     );
     subjectCallSeconds = secondsSince(start);
-    await subject.reconciler.idle();
+    await subject.controller.reconciler.idle();
     subjectSeconds = secondsSince(start);
-    subjectRuns = subject.runs.length;
+    subjectRuns = subject.controller.runs.length;
     subjectConverged = converged(subject, calls);
   } finally {
     await subject.close();
   }
 
-  const base = await startWorld({ runnerDefaults: { delayMs: runnerMs } });
+  const base = await startBenchWorld({ runnerMs });
   let baselineRuns: number;
   let baselineSeconds: number;
   let baselineConverged: boolean;
   try {
     const naive = new NaiveController({
-      sites: base.sites,
-      mailcow: base.client,
+      sites: base.controller.sites,
+      mailcow: base.controller.client,
       runner: base.runner,
-      dns: base.dns,
-      domainLimits: {
-        description: "",
-        aliases: 400,
-        mailboxes: 10,
-        defquotaMb: 3072,
-        maxquotaMb: 10240,
-        quotaMb: 10240,
-      },
-      rateLimit: { value: 500, frame: "h" },
+      dns: base.controller.dns,
+      domainLimits: base.controller.settings.domainLimits,
+      rateLimit: base.controller.settings.rateLimit,
     });
     const start = performance.now();
     await alternate(

@@ -5,10 +5,9 @@
  */
 
 import { siteStackConfigFor } from "../controller/stacks/site-stack-config";
-import { startWorld } from "../controller/testing/harness";
-import type { NamespaceSeed } from "../test/doubles/kubernetes-api";
 import { ScriptedRunner } from "../test/doubles/stack-runner/scripted-runner";
 import { type BenchReport, secondsSince } from "./support";
+import { siteSeeds, startBenchWorld } from "./world";
 
 export interface FanOutOptions {
   sites: number;
@@ -18,32 +17,20 @@ export interface FanOutOptions {
 
 export const FAN_OUT_DEFAULTS: FanOutOptions = { sites: 500, parallel: 8, runnerMs: 200 };
 
-export function siteSeeds(count: number, extra: Record<string, string> = {}): NamespaceSeed[] {
-  return Array.from({ length: count }, (_, i) => ({
-    name: `tenant-s${i}`,
-    labels: { "voxeil.io/tenant-slug": `s${i}` },
-    annotations: { "voxeil.io/domain": `s${i}.example`, ...extra },
-  }));
-}
-
 export async function benchFanOut(options: FanOutOptions = FAN_OUT_DEFAULTS): Promise<BenchReport> {
   const { sites, parallel, runnerMs } = options;
   const ideal = (sites * runnerMs) / 1000 / parallel;
 
-  const w = await startWorld({
-    namespaces: siteSeeds(sites),
-    runnerDefaults: { delayMs: runnerMs },
-    reconciler: { maxParallelRuns: parallel },
-  });
+  const w = await startBenchWorld({ namespaces: siteSeeds(sites), runnerMs, parallel });
   let wall: number;
   let requestsSeconds: number;
   let ready = 0;
   let maxParallel: number;
   try {
     const start = performance.now();
-    for (let i = 0; i < sites; i++) await w.reconciler.requestEnable(`s${i}`);
+    for (let i = 0; i < sites; i++) await w.controller.reconciler.requestEnable(`s${i}`);
     requestsSeconds = secondsSince(start);
-    await w.reconciler.idle();
+    await w.controller.reconciler.idle();
     wall = secondsSince(start);
     maxParallel = w.runner.maxParallel;
     for (let i = 0; i < sites; i++) {
@@ -55,7 +42,7 @@ export async function benchFanOut(options: FanOutOptions = FAN_OUT_DEFAULTS): Pr
 
   // The same runner calls through a bare pool of `parallel` workers: no Kubernetes, no Mailcow, no reconciler.
   const runner = new ScriptedRunner({ delayMs: runnerMs });
-  const dns = w.dns;
+  const dns = w.controller.dns;
   const poolStart = performance.now();
   let next = 0;
   await Promise.all(

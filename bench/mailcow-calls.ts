@@ -2,9 +2,8 @@
  * Benchmark 5: Mailcow API calls per operation, counted on the Mailcow API double's request log (every HTTP request
  * the controller makes, retries included): a first enable, a repeated enable of a ready site, and a disable.
  */
-import { startWorld } from "../controller/testing/harness";
-import { siteSeeds } from "./fan-out";
 import type { BenchReport } from "./support";
+import { siteSeeds, startBenchWorld } from "./world";
 
 export interface MailcowCallsOptions {
   /** Sites measured; the worst site counts. */
@@ -14,7 +13,7 @@ export interface MailcowCallsOptions {
 export const MAILCOW_CALLS_DEFAULTS: MailcowCallsOptions = { sites: 5 };
 
 export async function benchMailcowCalls(options: MailcowCallsOptions = MAILCOW_CALLS_DEFAULTS): Promise<BenchReport> {
-  const w = await startWorld({ namespaces: siteSeeds(options.sites) });
+  const w = await startBenchWorld({ namespaces: siteSeeds(options.sites), runnerMs: 0 });
   const first: number[] = [];
   const repeated: number[] = [];
   const disable: number[] = [];
@@ -24,21 +23,21 @@ export async function benchMailcowCalls(options: MailcowCallsOptions = MAILCOW_C
     if (routes.has(what)) return;
     routes.set(
       what,
-      w.mailcow.requests.slice(from).map((r) => `${r.method} ${r.route.replace(/s\d+\.example/, "<domain>")}`),
+      w.doubles.mailcow.requests.slice(from).map((r) => `${r.method} ${r.route.replace(/s\d+\.example/, "<domain>")}`),
     );
   };
   try {
     for (let i = 0; i < options.sites; i++) {
       const slug = `s${i}`;
       for (const [what, into, act] of [
-        ["first enable", first, () => w.reconciler.requestEnable(slug)],
-        ["repeated enable", repeated, () => w.reconciler.requestEnable(slug)],
-        ["disable", disable, () => w.reconciler.requestDisable(slug)],
+        ["first enable", first, () => w.controller.reconciler.requestEnable(slug)],
+        ["repeated enable", repeated, () => w.controller.reconciler.requestEnable(slug)],
+        ["disable", disable, () => w.controller.reconciler.requestDisable(slug)],
       ] as const) {
-        const from = w.mailcow.requests.length;
+        const from = w.doubles.mailcow.requests.length;
         await act();
-        await w.reconciler.idle();
-        into.push(w.mailcow.requests.length - from);
+        await w.controller.reconciler.idle();
+        into.push(w.doubles.mailcow.requests.length - from);
         note(what, from);
       }
       const status = w.annotations(`tenant-${slug}`)["voxeil.io/mail-status"];
