@@ -4,6 +4,7 @@
  * by the settings.
  */
 import { z } from "zod";
+import { dataKey, objectName, quantity, timezone } from "./setting-values";
 
 export const BACKUP_CONFIG_KEY = "mail-zone:backup";
 
@@ -30,21 +31,11 @@ export function isCronSchedule(value: string): boolean {
   return fields.length === 5 && fields.every((f) => CRON_FIELD.test(f));
 }
 
-/** Kubernetes quantity such as `50Gi`. */
-const quantity = z
-  .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/, "a Kubernetes quantity such as 50Gi");
-/** A Kubernetes object name (RFC 1123 subdomain). */
-const k8sName = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "a Kubernetes object name (lowercase letters, digits, '-', '.')");
-const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, "a Secret key (letters, digits, '-', '_', '.')");
-
 const volumeTarget = z
   .object({
     type: z.literal("volume"),
     /** PVC created for the backups; with local-path it lives on the mail node (same disk: not off-site). */
-    claimName: k8sName.default("mailcow-backups"),
+    claimName: objectName.default("mailcow-backups"),
     /** Empty = the cluster's default StorageClass. */
     storageClass: z.string().min(1).optional(),
     size: quantity.default("50Gi"),
@@ -82,9 +73,9 @@ const s3Target = z
     /** An existing Secret in the zone namespace holding the key pair. */
     credentialsSecret: z
       .object({
-        name: k8sName,
-        accessKeyIdKey: secretKey.default("AWS_ACCESS_KEY_ID"),
-        secretAccessKeyKey: secretKey.default("AWS_SECRET_ACCESS_KEY"),
+        name: objectName,
+        accessKeyIdKey: dataKey.default("AWS_ACCESS_KEY_ID"),
+        secretAccessKeyKey: dataKey.default("AWS_SECRET_ACCESS_KEY"),
       })
       .strict(),
   })
@@ -99,10 +90,7 @@ export const backupSettingsSchema = z
       .refine(isCronSchedule, "a five-field cron schedule such as '15 3 * * *' or a macro such as @daily")
       .default("15 3 * * *"),
     /** IANA time zone of the schedule (CronJob `timeZone`). */
-    timeZone: z
-      .string()
-      .regex(/^[A-Za-z_+\-0-9]+(\/[A-Za-z_+\-0-9]+)*$/, "an IANA time zone such as Europe/Berlin")
-      .default("Etc/UTC"),
+    timeZone: timezone.default("Etc/UTC"),
     /** Backups older than this many days are deleted after each successful backup. */
     retentionDays: z.number().int().min(1).max(3650).default(14),
     target: z.discriminatedUnion("type", [volumeTarget, s3Target]).prefault({ type: "volume" }),
@@ -111,7 +99,7 @@ export const backupSettingsSchema = z
      * Secret; keep a copy outside the cluster, or the backups cannot be read.
      */
     encryption: z
-      .object({ secretName: k8sName, key: secretKey.default("BACKUP_PASSPHRASE") })
+      .object({ secretName: objectName, key: dataKey.default("BACKUP_PASSPHRASE") })
       .strict()
       .optional(),
     /** A Job still running after this many seconds is stopped (default 6 h). */

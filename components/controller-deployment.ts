@@ -29,13 +29,20 @@ export interface ControllerDeploymentArgs {
   /** Size of the state volume (Pulumi file backend, per-site work dirs, plugin cache). Default 1Gi. */
   storageSize?: string;
   storageClassName?: pulumi.Input<string>;
-  resources?: k8s.types.input.core.v1.ResourceRequirements;
+  /** Requests and limits; each value given replaces its default in DEFAULT_RESOURCES, the others stay. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   imagePullSecrets?: pulumi.Input<string>[];
   /** Extra bearer tokens accepted besides the generated one (rotation), comma-separated in the Secret. */
   extraTokens?: pulumi.Input<string>[];
 }
 
 const DATA_DIR = "/data";
+
+/** Sized for a few hundred sites: runs are short bursts of the Pulumi CLI, so no CPU limit. */
+export const DEFAULT_RESOURCES = {
+  requests: { cpu: "100m", memory: "256Mi" },
+  limits: { memory: "1Gi" },
+} as const;
 
 export class ControllerDeployment extends pulumi.ComponentResource {
   /** In-cluster URL the panel calls. */
@@ -168,9 +175,9 @@ export class ControllerDeployment extends pulumi.ComponentResource {
                   startupProbe: probe("/healthz", 5, 24),
                   livenessProbe: probe("/healthz", 20, 3),
                   readinessProbe: probe("/readyz", 10, 3),
-                  resources: args.resources ?? {
-                    requests: { cpu: "100m", memory: "256Mi" },
-                    limits: { memory: "1Gi" },
+                  resources: {
+                    requests: { ...DEFAULT_RESOURCES.requests, ...args.resources?.requests },
+                    limits: { ...DEFAULT_RESOURCES.limits, ...args.resources?.limits },
                   },
                   securityContext: {
                     allowPrivilegeEscalation: false,

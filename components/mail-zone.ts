@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ZoneConfig } from "../stacks/zone-config";
 import { ZoneBackups } from "./backups";
+import { ControllerDeployment } from "./controller-deployment";
 import { MailHostDns } from "./mail-host-dns";
 import { MailRoutes } from "./mail-routes";
 import { MailcowWorkloads } from "./mailcow/workloads";
@@ -34,6 +35,8 @@ export class MailZone extends pulumi.ComponentResource {
   readonly secrets: ZoneSecrets;
   readonly mailcow: MailcowWorkloads;
   readonly traefik?: TraefikEntrypoints;
+  /** Present when `controller.enabled`. */
+  readonly controller?: ControllerDeployment;
 
   constructor(name: string, args: MailZoneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mail-zone:zone:MailZone", name, {}, opts);
@@ -80,6 +83,24 @@ export class MailZone extends pulumi.ComponentResource {
     this.mailcowSecretName = this.secrets.mailcowSecretName;
     this.controllerSecretName = this.secrets.controllerSecretName;
     this.controllerSecretNamespace = this.secrets.controllerSecretNamespace;
+
+    const controller = config.controller;
+    if (controller.enabled && controller.image) {
+      this.controller = new ControllerDeployment(
+        `${name}-controller`,
+        {
+          namespace: this.controllerSecretNamespace,
+          image: controller.image,
+          mailcowSecretName: this.controllerSecretName,
+          settings: controller.env,
+          cloudflareTokenSecret: controller.cloudflareTokenSecret,
+          storageSize: controller.storageSize,
+          storageClassName: controller.storageClass,
+          resources: controller.resources,
+        },
+        { parent: this, dependsOn: [this.secrets] },
+      );
+    }
 
     if (config.traefik.manageHelmChartConfig) {
       this.traefik = new TraefikEntrypoints(`${name}-traefik`, { traefik: config.traefik }, child);

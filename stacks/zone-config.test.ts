@@ -240,3 +240,22 @@ describe("docs/settings.md", () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe("mail-zone:controller", () => {
+  const base = { "mail-zone:hostname": "mail.example.com", "mail-zone:publicIPv4": "203.0.113.10" };
+
+  it("needs an image when enabled, naming the key", () => {
+    expect(() => parseZoneConfig({ ...base, "mail-zone:controller": JSON.stringify({ enabled: true }) })).toThrow(
+      /mail-zone:controller\.image: got nothing — expected an image reference/,
+    );
+  });
+
+  it("refuses secrets among its env settings", () => {
+    expect(() =>
+      parseZoneConfig({
+        ...base,
+        "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { MAILCOW_API_KEY: "k" } }),
+      }),
+    ).toThrow(/mail-zone:controller\.env\.MAILCOW_API_KEY: .* no secret here/);
+  });
+});

@@ -8,7 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { backupSettingsSchema } from "../components/backup-settings";
+import { controllerSettingsSchema } from "../components/controller-settings";
 import { mailcowSettingsSchema } from "../components/mailcow/settings";
+import { isTimezone } from "../components/setting-values";
 
 export const DEFAULT_PROJECT = "mail-zone";
 
@@ -36,15 +38,6 @@ export function isCidr(value: string): boolean {
   const n = address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
   const hostSize = 2 ** (32 - bits);
   return n % hostSize === 0;
-}
-
-function isTimezone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A string checked by `test`; a wrong type and a wrong value both say what is expected. */
@@ -177,6 +170,7 @@ export const zoneConfigSchema = z
     dns: dnsSettingsSchema,
     mailcow: mailcowSettingsSchema.prefault({}),
     backup: backupSettingsSchema.prefault({}),
+    controller: controllerSettingsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     if (config.dns.provider === "cloudflare") {

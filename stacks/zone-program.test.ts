@@ -114,3 +114,58 @@ describe("loadZoneConfig", () => {
     expect(message).not.toContain("admin-s3cr3t");
   });
 });
+
+describe("zoneProgram with the controller enabled", () => {
+  const withController = {
+    ...config,
+    "mail-zone:controller": JSON.stringify({
+      enabled: true,
+      image: "registry.example.com/mail-zone-controller:1.0.0",
+      env: { SITE_LAYOUT: "shared-namespace" },
+    }),
+  };
+
+  it("deploys it in the platform namespace, fed by the zone's controller Secret, and outputs its URL", async () => {
+    const result = await plan(withController);
+    const deployment = result.resources.find(
+      (r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.includes("controller"),
+    );
+    const spec = unwrapSecrets(deployment?.inputs) as {
+      metadata: { namespace: string };
+      spec: { template: { spec: { containers: { image: string; envFrom: { secretRef: { name: string } }[] }[] } } };
+    };
+    expect(spec.metadata.namespace).toBe("platform");
+    const container = spec.spec.template.spec.containers[0];
+    expect(container.image).toBe("registry.example.com/mail-zone-controller:1.0.0");
+    expect(container.envFrom.map((e) => e.secretRef.name)).toContain("mail-zone-controller");
+    expect(result.outputs.controllerUrl).toBe("http://mail-zone-controller.platform.svc.cluster.local:8080");
+    validatePlan(result.resources);
+  });
+
+  it("keeps the default requests and limits that a partial resources override leaves out", async () => {
+    const result = await plan({
+      ...config,
+      "mail-zone:controller": JSON.stringify({
+        enabled: true,
+        image: "registry.example.com/mail-zone-controller:1.0.0",
+        resources: { limits: { memory: "2Gi" } },
+      }),
+    });
+    const deployment = result.resources.find(
+      (r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.includes("controller"),
+    );
+    const container = (
+      unwrapSecrets(deployment?.inputs) as { spec: { template: { spec: { containers: { resources: unknown }[] } } } }
+    ).spec.template.spec.containers[0];
+    expect(container.resources).toEqual({
+      requests: { cpu: "100m", memory: "256Mi" },
+      limits: { memory: "2Gi" },
+    });
+  });
+
+  it("is absent by default", async () => {
+    const result = await plan();
+    expect(result.resources.some((r) => r.type.endsWith("ClusterRole"))).toBe(false);
+    expect(result.outputs.controllerUrl).toBeUndefined();
+  });
+});

@@ -14,6 +14,9 @@ export interface ZoneOutputs {
   namespace: pulumi.Output<string>;
   controllerSecretName: string;
   controllerSecretNamespace: string;
+  /** With `controller.enabled`: the URL the panel calls, and the Secret holding its bearer token. */
+  controllerUrl?: pulumi.Output<string>;
+  controllerAuthSecretName?: pulumi.Output<string>;
 }
 
 export async function zoneProgram(): Promise<ZoneOutputs> {
@@ -28,5 +31,9 @@ export async function zoneProgram(): Promise<ZoneOutputs> {
     controllerSecretNamespace: zone.controllerSecretNamespace,
   };
   if (config.publicIPv6) outputs.publicIPv6 = config.publicIPv6;
+  if (zone.controller) {
+    outputs.controllerUrl = zone.controller.url;
+    outputs.controllerAuthSecretName = zone.controller.authSecretName;
+  }
   return outputs;
 }

@@ -3,6 +3,7 @@
  * component; the zone config schema embeds it. Every field is documented in docs/mailcow-on-kubernetes.md.
  */
 import { z } from "zod";
+import { quantity, type ResourceOverride, resourceOverride, timezone } from "../setting-values";
 
 /** The `mailcow-dockerized` release this project follows by default (its compose file is in ../shared/reference). */
 export const DEFAULT_RELEASE = "2026-07a";
@@ -46,10 +47,6 @@ export const MAILCOW_VOLUMES = [
 ] as const;
 export type MailcowVolume = (typeof MAILCOW_VOLUMES)[number];
 
-const quantity = z
-  .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "a Kubernetes quantity such as 500m, 256Mi or 10Gi");
-
 const IPV4_CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}(\/([0-9]|[12][0-9]|3[0-2]))?$/;
 const IPV6_CIDR = /^([0-9a-fA-F]{0,4}:){1,7}[0-9a-fA-F]{0,4}(\/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?$/;
 /** The same test Mailcow's php-fpm entrypoint applies to API_ALLOW_FROM entries (invalid ones are dropped there). */
@@ -58,13 +55,9 @@ export function isIpOrCidr(value: string): boolean {
 }
 const cidr = z.string().refine(isIpOrCidr, { message: "an IPv4/IPv6 address or CIDR such as 10.42.0.0/16" });
 
-const resourceSpec = z
-  .object({
-    requests: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
-    limits: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
-  })
-  .strict();
-export type ResourceOverride = z.infer<typeof resourceSpec>;
+const resourceSpec = resourceOverride;
+
+export type { ResourceOverride };
 
 const hostname = z
   .string()
@@ -158,7 +151,7 @@ export const mailcowSettingsSchema = z
     /** ENABLE_IPV6. Off: k3s is single-stack by default and nginx would listen on [::]. */
     ipv6: z.boolean().default(false),
     /** TZ for every container; default the zone's timezone. */
-    timezone: z.string().min(1).optional(),
+    timezone: timezone.optional(),
     /** ADDITIONAL_SERVER_NAMES: extra host names nginx serves the UI on. */
     additionalServerNames: z.array(hostname).default([]),
     /** Public ports announced by autoconfig (php-fpm *_PORT). */

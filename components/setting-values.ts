@@ -1,0 +1,39 @@
+/**
+ * Value schemas shared by every settings section of the zone (zone, mailcow, backup, controller), so a quantity, an
+ * object name or a time zone is checked the same way wherever it appears.
+ */
+import { z } from "zod";
+
+/** An IANA time zone the runtime knows (the same database Kubernetes CronJobs and the containers use). */
+export function isTimezone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const timezone = z.string().refine(isTimezone, "an IANA time zone such as Europe/Berlin");
+
+/** A Kubernetes resource quantity: CPU (`500m`, `2`) or bytes (`256Mi`, `10Gi`, `1G`). */
+export const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$/, "a Kubernetes quantity such as 500m, 256Mi or 10Gi");
+
+/** A Kubernetes object name (RFC 1123 subdomain). */
+export const objectName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "a Kubernetes object name (lowercase letters, digits, '-', '.')");
+
+/** A key inside a Secret or ConfigMap. */
+export const dataKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, "a Secret key (letters, digits, '-', '_', '.')");
+
+/** Requests and limits for one container; omitted values keep the component's documented default. */
+export const resourceOverride = z
+  .object({
+    requests: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
+    limits: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
+  })
+  .strict();
+export type ResourceOverride = z.infer<typeof resourceOverride>;
