@@ -74,7 +74,7 @@ async function settled(): Promise<string> {
 function expectErrorShape(res: request.Response): void {
   expect(res.headers["content-type"]).toMatch(/^application\/json/);
   expect(res.body).toEqual({
-    error: expect.objectContaining({ code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) }),
+    error: expect.objectContaining({ code: expect.stringMatching(/^[a-z][A-Za-z_]*$/), message: expect.any(String) }),
   });
   expect(res.body.error.message.length).toBeGreaterThan(0);
 }
@@ -161,6 +161,32 @@ describe("slugs", () => {
       const res = await call("post", `/sites/${raw}/mail/enable`).set("Authorization", AUTH).send({});
       await expectRejectedWithoutChange(before, res);
     }
+  });
+});
+
+describe("mailbox names in the path", () => {
+  it("answer 400 or 404 to deleting any mailbox that does not exist, changing nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 80 }),
+          fc.string({ unit: "grapheme", minLength: 1, maxLength: 10 }),
+          fc.stringMatching(/^[a-z0-9._%+-]{1,70}$/),
+          fc.constantFrom("a..b", ".info", "info.", "info@shop.example", "INFO", "*", "%", "..", "a".repeat(65)),
+        ),
+        fc.constantFrom(...SITES),
+        async (localPart, slug) => {
+          const before = await settled();
+          const res = await call("delete", `/sites/${slug}/mail/mailboxes/${encodeURIComponent(localPart)}`).set(
+            "Authorization",
+            AUTH,
+          );
+          expect([400, 404]).toContain(res.status);
+          await expectRejectedWithoutChange(before, res);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
