@@ -113,6 +113,8 @@ export function normaliseSuffix(suffix: string, field = "allowedSuffixes"): stri
   for (const label of out.split(".")) {
     if (!LDH_LABEL.test(label)) fail(`has the label ${quoteValue(label, 70)}, which is not a host-name label`);
   }
+  // A top-level domain is never all digits; such a "suffix" is a typo or part of an address.
+  if (/^[0-9]+$/.test(out.split(".").at(-1) ?? "")) fail("ends in an all-numeric label, which no domain has");
   return out;
 }
 

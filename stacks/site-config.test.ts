@@ -146,3 +146,23 @@ describe("siteStackConfig", () => {
     expect(() => decodeSiteConfig({ ...strings, "mail-sites:enabled": "yes" })).toThrow(/enabled "yes"/);
   });
 });
+
+describe("allowedSuffixes", () => {
+  const site = {
+    slug: "shop",
+    domain: "shop.example.com",
+    mailHost: "mail.example.net",
+    dnsProvider: "manual",
+    dkim: { selector: "dkim", txt: "v=DKIM1;k=rsa;p=AAAA" },
+  };
+
+  it("refuses a suffix that cannot be a domain, naming the entry", () => {
+    expect(() => parseSiteInput({ ...site, allowedSuffixes: ["0"] })).toThrow(
+      /allowedSuffixes.*"0".*all-numeric label.*expected a domain suffix/,
+    );
+  });
+
+  it("normalises suffixes the way domains are normalised", () => {
+    expect(parseSiteInput({ ...site, allowedSuffixes: ["*.Example.COM."] }).allowedSuffixes).toEqual(["example.com"]);
+  });
+});

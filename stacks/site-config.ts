@@ -10,6 +10,7 @@ import {
   assertNotMailHost,
   DomainValidationError,
   normaliseDomain,
+  normaliseSuffix,
   quoteValue,
   validateSelector,
 } from "../components/domain-name";
@@ -126,7 +127,18 @@ export const siteInputSchema = z
       .strict()
       .optional(),
     /** Domains the site may use: equal to or below one of these (empty: any). */
-    allowedSuffixes: z.array(z.string()).default([]),
+    allowedSuffixes: z
+      .array(
+        z.string().transform((value, ctx) => {
+          try {
+            return normaliseSuffix(value);
+          } catch (err) {
+            domainIssue(ctx, err, []);
+            return z.NEVER;
+          }
+        }),
+      )
+      .default([]),
     /** TTL of every record in seconds (default 3600). */
     ttl: z.int().min(60).max(86_400).default(SITE_RECORD_DEFAULTS.ttl),
   })
