@@ -2,6 +2,9 @@
  * Assembles a controller from its adapters (site directory, Mailcow, stack runner) and the settings: reconciler,
  * mailbox service, metrics and the HTTP app, with start (listen, re-queue unsettled sites) and a graceful shutdown.
  * `main.ts` feeds it the real adapters, `sandbox.ts` the doubles, tests whatever they need.
+ *
+ * The DNS checker is a part like the others: `main.ts` builds it from the `DNS_CHECK*` settings
+ * (`dnsCheckerFromSettings`); without one (or with `DNS_CHECK=off`) a site is `ready` right after its stack's `up`.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +14,7 @@ import type { ControllerLogger } from "./logger";
 import { MailboxService } from "./mailboxes/mailbox-service";
 import type { MailcowApi } from "./mailcow/api";
 import type { Clock } from "./reconciler/clock";
+import type { DnsRecordChecker } from "./reconciler/dns-verification";
 import { Reconciler } from "./reconciler/reconciler";
 import type { Redactor } from "./redact";
 import type { Settings } from "./settings";
@@ -27,6 +31,8 @@ export interface ControllerParts {
   redact: Redactor;
   clock?: Clock;
   version?: string;
+  /** Checks the published records before `ready` (used only while `settings.dnsCheck.enabled`); absent: no checks. */
+  dnsChecker?: DnsRecordChecker | null;
 }
 
 export interface Controller {
@@ -51,6 +57,7 @@ export function buildController(parts: ControllerParts): Controller {
       logger: logger.child({ component: "reconciler" }),
       observer: metrics.observer,
       redact,
+      dnsChecker: settings.dnsCheck.enabled ? (parts.dnsChecker ?? null) : null,
     },
     {
       maxParallelRuns: settings.maxParallelRuns,
@@ -60,11 +67,16 @@ export function buildController(parts: ControllerParts): Controller {
       dkim: settings.dkim,
       dns: siteDnsDefaults(settings),
       resyncIntervalMs: settings.resyncIntervalSeconds * 1000,
+      dnsCheck: {
+        intervalMs: settings.dnsCheck.intervalSeconds * 1000,
+        timeoutMs: settings.dnsCheck.timeoutSeconds * 1000,
+      },
     },
   );
   metrics.bindQueue(
     () => reconciler.queueDepth(),
     () => reconciler.runningCount(),
+    () => reconciler.dnsPendingCount(),
   );
   const { app } = createApp({
     reconciler,

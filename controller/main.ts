@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { buildController } from "./controller";
+import { dnsCheckerFromSettings, NameServerSettingError } from "./deliverability/from-settings";
 import { createLogger } from "./logger";
 import { MailcowClient } from "./mailcow/client";
 import { createRedactor } from "./redact";
@@ -59,7 +60,21 @@ async function main(): Promise<void> {
           logger: logger.child({ component: "pulumi" }),
         });
 
-  const controller = buildController({ settings, sites, mailcow, runner, logger, redact });
+  const dnsChecker = await dnsCheckerFromSettings(settings.dnsCheck).catch((err: unknown) => {
+    if (err instanceof NameServerSettingError) {
+      process.stderr.write(`invalid controller settings:\n  - ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  });
+  logger.info(
+    {
+      dnsCheck: settings.dnsCheck.enabled ? "on" : "off",
+      nameServers: settings.dnsCheck.nameServers.map((n) => `${n.host}:${n.port}`),
+    },
+    "DNS checks",
+  );
+  const controller = buildController({ settings, sites, mailcow, runner, logger, redact, dnsChecker });
   let signals = 0;
   const stop = (signal: string) => {
     signals++;

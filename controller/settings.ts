@@ -3,6 +3,7 @@
  * message naming the variable and what it expects; values of secret variables are never printed.
  */
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
 import { DomainValidationError, normaliseSuffix } from "../components/domain-name";
@@ -13,6 +14,12 @@ export type DnsProviderKind = "cloudflare" | "manual";
 export type StackRunnerKind = "automation" | "preview";
 export type DmarcPolicy = "none" | "quarantine" | "reject";
 export type MtaStsMode = "enforce" | "testing" | "none";
+
+/** A name server from `DNS_CHECK_NAMESERVERS`: an IP address or a host name, and a port. */
+export interface NameServerSetting {
+  host: string;
+  port: number;
+}
 
 export interface Settings {
   mailcow: {
@@ -51,6 +58,14 @@ export interface Settings {
     ttl: number;
   };
   dkim: { selector: string; keySize: number };
+  /** Checks of the published records at the domains' authoritative name servers before `ready`. */
+  dnsCheck: {
+    enabled: boolean;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    /** Ask these servers instead of the domains' authoritative ones (empty: find those through the resolver). */
+    nameServers: NameServerSetting[];
+  };
   domainLimits: DomainLimits;
   rateLimit: RateLimit;
   maxParallelRuns: number;
@@ -90,6 +105,11 @@ const bool = (def: boolean) =>
     .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
     .default(def ? "true" : "false")
     .transform((v) => v === "true" || v === "1" || v === "yes");
+const onOff = (def: boolean) =>
+  z
+    .enum(["on", "off", "true", "false", "1", "0", "yes", "no"], { message: "expected on or off" })
+    .default(def ? "on" : "off")
+    .transform((v) => v === "on" || v === "true" || v === "1" || v === "yes");
 const httpUrl = z.url({ protocol: /^https?$/, message: "expected an http(s) URL" });
 const dnsName = z
   .string()
@@ -152,6 +172,10 @@ const envSchema = z.object({
     .number()
     .refine((n) => [1024, 2048, 3072, 4096].includes(n), "expected 1024, 2048, 3072 or 4096")
     .default(2048),
+  DNS_CHECK: onOff(true),
+  DNS_CHECK_INTERVAL_SECONDS: int(30, 1, 3600),
+  DNS_CHECK_TIMEOUT_SECONDS: int(900, 1, 7 * 86_400),
+  DNS_CHECK_NAMESERVERS: z.string().default(""),
   MAIL_DOMAIN_ALIASES: int(400, 0, 1_000_000),
   MAIL_DOMAIN_MAILBOXES: int(10, 1, 1_000_000),
   MAIL_DOMAIN_DEFQUOTA_MB: int(3072, 1, 10_000_000),
@@ -228,6 +252,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
     problems.push(`RETRY_BASE_MS: must not exceed RETRY_CAP_MS (${e.RETRY_BASE_MS} > ${e.RETRY_CAP_MS})`);
   }
   const allowedSuffixes = parseSuffixes(e.ALLOWED_DOMAIN_SUFFIXES, problems);
+  const nameServers = parseNameServers(e.DNS_CHECK_NAMESERVERS, problems);
   const hostname = e.MAILCOW_HOSTNAME?.toLowerCase() ?? hostnameFromApiUrl(e.MAILCOW_API_URL);
   if (hostname === undefined) {
     problems.push(
@@ -268,6 +293,12 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       ttl: e.DNS_TTL,
     },
     dkim: { selector: e.DKIM_SELECTOR, keySize: e.DKIM_KEY_SIZE },
+    dnsCheck: {
+      enabled: e.DNS_CHECK,
+      intervalSeconds: e.DNS_CHECK_INTERVAL_SECONDS,
+      timeoutSeconds: e.DNS_CHECK_TIMEOUT_SECONDS,
+      nameServers,
+    },
     domainLimits: {
       description: "managed by mail-zone-controller",
       aliases: e.MAIL_DOMAIN_ALIASES,
@@ -358,6 +389,46 @@ function parseSuffixes(raw: string, problems: string[]): string[] {
     } catch (err) {
       problems.push(err instanceof DomainValidationError ? err.message : `ALLOWED_DOMAIN_SUFFIXES: ${String(err)}`);
     }
+  }
+  return out;
+}
+
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** `host[:port]` entries, comma-separated: IPv4, IPv6 (bracketed with a port: `[::1]:5353`) or a host name. */
+export function parseNameServers(raw: string, problems: string[]): NameServerSetting[] {
+  const out: NameServerSetting[] = [];
+  for (const entry of raw.split(",").map((s) => s.trim())) {
+    if (entry === "") continue;
+    const bad = (why: string) =>
+      problems.push(
+        `DNS_CHECK_NAMESERVERS: ${JSON.stringify(entry)} ${why}; expected host[:port], e.g. 192.0.2.53, [2001:db8::53]:53 or ns1.example.net:5353`,
+      );
+    let host = entry;
+    let port = "53";
+    const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(entry);
+    if (bracketed) {
+      host = bracketed[1];
+      port = bracketed[2] ?? "53";
+    } else if (!isIPv6(entry) && entry.includes(":")) {
+      const at = entry.lastIndexOf(":");
+      host = entry.slice(0, at);
+      port = entry.slice(at + 1);
+    }
+    if (!isIPv4(host) && !isIPv6(host) && !HOST_NAME.test(host)) {
+      bad("is not an IP address or host name");
+      continue;
+    }
+    if (bracketed && !isIPv6(host)) {
+      bad("has brackets around something that is not an IPv6 address");
+      continue;
+    }
+    const portNumber = Number(port);
+    if (!/^\d{1,5}$/.test(port) || portNumber < 1 || portNumber > 65_535) {
+      bad("has no valid port (1-65535)");
+      continue;
+    }
+    out.push({ host: host.toLowerCase().replace(/\.$/, ""), port: portNumber });
   }
   return out;
 }

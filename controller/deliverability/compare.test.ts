@@ -80,3 +80,26 @@ describe("tag helpers", () => {
     expect(normaliseTagList("v=DKIM1; p=AB CD\tEF")).toEqual(normaliseTagList("v=DKIM1;p=ABCDEF"));
   });
 });
+
+describe("found values of failed records", () => {
+  it("lists what a failed record found instead, for one-line summaries", () => {
+    const spf = compareRecord(
+      { name: "example.test", type: "TXT", content: "v=spf1 mx -all", purpose: "spf" },
+      { kind: "answers", answers: [txt("example.test", ["v=spf1 -all"])] },
+    );
+    expect(spf).toMatchObject({ state: "failed", found: ['"v=spf1 -all"'] });
+    const mx = compareRecord(
+      { name: "example.test", type: "MX", content: "mail.zone.test", priority: 10, purpose: "mx" },
+      {
+        kind: "answers",
+        answers: [{ name: "example.test", type: "MX", data: { preference: 5, exchange: "mx.other.test" } }],
+      },
+    );
+    expect(mx.found).toEqual(["5 mx.other.test"]);
+    const verified = compareRecord(
+      { name: "example.test", type: "TXT", content: "v=spf1 mx -all", purpose: "spf" },
+      { kind: "answers", answers: [txt("example.test", ["v=spf1 mx -all"])] },
+    );
+    expect(verified.found).toBeUndefined();
+  });
+});

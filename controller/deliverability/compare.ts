@@ -20,6 +20,8 @@ export interface RecordCheck {
   state: RecordState;
   /** One sentence for the status: what was found and, when not verified, what is expected. */
   detail: string;
+  /** Failed records only: the values found instead (shortened), for one-line summaries. */
+  found?: string[];
 }
 
 /** What the authoritative server said for one (name, type). */
@@ -107,8 +109,10 @@ function expectedSrv(record: ExpectedRecord): SrvValue | undefined {
 
 const srvText = (s: SrvValue): string => `${s.priority} ${s.weight} ${s.port} ${s.target}`;
 
-function result(record: ExpectedRecord, state: RecordState, detail: string): RecordCheck {
-  return { name: hostKey(record.name), type: record.type, purpose: record.purpose, state, detail };
+function result(record: ExpectedRecord, state: RecordState, detail: string, found?: string[]): RecordCheck {
+  const check: RecordCheck = { name: hostKey(record.name), type: record.type, purpose: record.purpose, state, detail };
+  if (state === "failed" && found && found.length > 0) check.found = found;
+  return check;
 }
 
 function pendingFor(record: ExpectedRecord, observation: Observation): RecordCheck | undefined {
@@ -124,6 +128,7 @@ function pendingFor(record: ExpectedRecord, observation: Observation): RecordChe
           record,
           "failed",
           `${hostKey(record.name)} has address records (${observation.addresses.join(", ")}) instead of a CNAME to ${hostKey(record.content)}`,
+          observation.addresses,
         );
       }
       return result(record, "pending", `no ${what} yet`);
@@ -148,16 +153,24 @@ export function compareRecord(record: ExpectedRecord, observation: Observation):
       const ours = mx.find((m) => m.host === want.host);
       const others = mx.filter((m) => m.host !== want.host);
       const list = (ms: typeof mx) => ms.map((m) => `${m.preference} ${m.host}`).join(", ");
-      if (!ours) return result(record, "failed", `MX at ${name} points to ${list(mx)}; expected ${want.host}`);
+      if (!ours) {
+        return result(record, "failed", `MX at ${name} points to ${list(mx)}; expected ${want.host}`, [list(mx)]);
+      }
       if (others.length > 0) {
         return result(
           record,
           "failed",
           `MX at ${name} also lists ${list(others)}: mail may be delivered elsewhere; remove them`,
+          [list(mx)],
         );
       }
       if (want.preference !== undefined && ours.preference !== want.preference) {
-        return result(record, "failed", `MX at ${name} has preference ${ours.preference}; expected ${want.preference}`);
+        return result(
+          record,
+          "failed",
+          `MX at ${name} has preference ${ours.preference}; expected ${want.preference}`,
+          [list(mx)],
+        );
       }
       return result(record, "verified", `MX ${ours.preference} ${ours.host}`);
     }
@@ -166,7 +179,7 @@ export function compareRecord(record: ExpectedRecord, observation: Observation):
       const want = hostKey(record.content);
       if (cnames.length === 0) return result(record, "pending", `no CNAME at ${name} yet`);
       if (cnames.includes(want)) return result(record, "verified", `CNAME ${want}`);
-      return result(record, "failed", `CNAME at ${name} points to ${cnames.join(", ")}; expected ${want}`);
+      return result(record, "failed", `CNAME at ${name} points to ${cnames.join(", ")}; expected ${want}`, cnames);
     }
     case "TXT": {
       const want = record.chunks && record.chunks.length > 0 ? record.chunks.join("") : record.content;
@@ -183,6 +196,7 @@ export function compareRecord(record: ExpectedRecord, observation: Observation):
             record,
             "failed",
             `${sameKind.length} SPF records at ${name} (RFC 7208 allows one; receivers answer permerror): keep only ${shown(want)}`,
+            sameKind.map((t) => shown(t, 40)),
           );
         }
         return result(record, "verified", `${label} ${shown(want, 60)}`);
@@ -191,7 +205,12 @@ export function compareRecord(record: ExpectedRecord, observation: Observation):
         return result(record, "pending", `no ${label} TXT at ${name} yet`);
       }
       const found = sameKind.map((t) => shown(t)).join(", ");
-      return result(record, "failed", `${label} at ${name} is ${found}; expected ${shown(want)}`);
+      return result(
+        record,
+        "failed",
+        `${label} at ${name} is ${found}; expected ${shown(want)}`,
+        sameKind.map((t) => shown(t, 40)),
+      );
     }
     case "SRV": {
       const want = expectedSrv(record);
@@ -210,7 +229,12 @@ export function compareRecord(record: ExpectedRecord, observation: Observation):
       if (got.length === 0) return result(record, "pending", `no SRV at ${name} yet`);
       if (!want) return result(record, "failed", `cannot read the expected SRV value ${shown(record.content)}`);
       if (got.some((g) => srvText(g) === srvText(want))) return result(record, "verified", `SRV ${srvText(want)}`);
-      return result(record, "failed", `SRV at ${name} is ${got.map(srvText).join(", ")}; expected ${srvText(want)}`);
+      return result(
+        record,
+        "failed",
+        `SRV at ${name} is ${got.map(srvText).join(", ")}; expected ${srvText(want)}`,
+        got.map(srvText),
+      );
     }
   }
 }
@@ -223,5 +247,6 @@ function cnameInstead(record: ExpectedRecord, answers: dnsPacket.Answer[]): Reco
     record,
     "failed",
     `${hostKey(record.name)} is a CNAME to ${hostKey(cname.data)}, so it cannot also hold the ${record.type} record`,
+    [`CNAME ${hostKey(cname.data)}`],
   );
 }

@@ -3,15 +3,17 @@
  * process): HTTP requests by route and status, runs by result and their duration, queue depth, runs in progress.
  */
 import client from "prom-client";
-import type { ReconcilerObserver, RunResult } from "../reconciler/reconciler";
+import type { DnsCheckOutcome, ReconcilerObserver, RunResult } from "../reconciler/reconciler";
 
 export class ControllerMetrics {
   readonly registry = new client.Registry();
   private readonly httpRequests: client.Counter<"method" | "route" | "status">;
   private readonly runs: client.Counter<"result">;
   private readonly runDuration: client.Histogram<"result">;
+  private readonly dnsChecks: client.Counter<"outcome">;
   private queueDepthSource: () => number = () => 0;
   private runningSource: () => number = () => 0;
+  private dnsPendingSource: () => number = () => 0;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -23,7 +25,7 @@ export class ControllerMetrics {
     });
     this.runs = new client.Counter({
       name: "mail_controller_runs_total",
-      help: "Reconcile runs by result (ready, disabled, purged, error, aborted, superseded, gone).",
+      help: "Reconcile runs by result (ready, dns-pending, disabled, purged, error, aborted, superseded, gone).",
       labelNames: ["result"],
       registers,
     });
@@ -34,7 +36,21 @@ export class ControllerMetrics {
       buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
       registers,
     });
+    this.dnsChecks = new client.Counter({
+      name: "mail_controller_dns_checks_total",
+      help: "DNS checks of sites' published records by outcome (verified, pending, timed-out, superseded).",
+      labelNames: ["outcome"],
+      registers,
+    });
     const self = this;
+    new client.Gauge({
+      name: "mail_controller_dns_pending_sites",
+      help: "Sites whose records are being checked before they are ready (they hold no run slot).",
+      registers,
+      collect() {
+        this.set(self.dnsPendingSource());
+      },
+    });
     new client.Gauge({
       name: "mail_controller_queue_depth",
       help: "Sites waiting for a free run slot.",
@@ -60,11 +76,15 @@ export class ControllerMetrics {
       this.runs.inc({ result });
       this.runDuration.observe({ result }, seconds);
     },
+    dnsChecked: (_slug: string, outcome: DnsCheckOutcome) => {
+      this.dnsChecks.inc({ outcome });
+    },
   };
 
-  bindQueue(depth: () => number, running: () => number): void {
+  bindQueue(depth: () => number, running: () => number, dnsPending?: () => number): void {
     this.queueDepthSource = depth;
     this.runningSource = running;
+    if (dnsPending) this.dnsPendingSource = dnsPending;
   }
 
   countRequest(method: string, route: string, status: number): void {

@@ -77,7 +77,11 @@ export const dnsRecord = z.object({
   priority: z.int().optional(),
   ttl: z.int(),
   purpose: z.string(),
-  state: z.enum(["published", "manual", "pending"]),
+  state: z.enum(["published", "manual", "pending", "verified", "failed"]).meta({
+    description:
+      "With DNS checks: verified, failed or pending at the domain's authoritative name servers. Without checks (or not checked since the controller started): published (in Cloudflare) or manual (publish it by hand).",
+  }),
+  detail: z.string().optional().meta({ description: "What the last DNS check found for this record." }),
 });
 
 export const runView = z.object({
@@ -97,7 +101,16 @@ export const mailStatusResponse = z
     domain: z.string(),
     status: z.enum(MAIL_STATUSES),
     lastError: z.string(),
-    dns: z.object({ provider: z.enum(["cloudflare", "manual"]), records: z.array(dnsRecord) }),
+    dns: z.object({
+      provider: z.enum(["cloudflare", "manual"]),
+      records: z.array(dnsRecord),
+      checkedAt: z.string().nullable().meta({ description: "When the records were last checked (null: not yet)." }),
+      nextCheckAt: z.string().nullable().meta({ description: "The next check, while the checks continue." }),
+      deadline: z
+        .string()
+        .nullable()
+        .meta({ description: "While the checks continue: when the site goes to error if they have not verified." }),
+    }),
     run: runView.nullable(),
   })
   .meta({ id: "MailStatus" });

@@ -3,6 +3,10 @@
  * records the desired state (annotations) and queues the slug; a worker reads the site's current desired state and
  * brings Mailcow, the DNS stack and the status there. Requests that arrive during a run coalesce into at most one
  * follow-up run; transient failures retry with capped backoff; permanent ones stop at `error`.
+ *
+ * With a DNS checker, an enable run ends after the stack's `up` with the site still `provisioning`; the records are
+ * then checked at the domain's authoritative servers outside the run queue (a slot is never held while DNS
+ * propagates), and the site becomes `ready` when they verify, or `error` when the deadline passes.
  */
 import type { MailDnsRecord } from "../../components/site-records";
 import type { DomainLimits, MailcowApi, RateLimit } from "../mailcow/api";
@@ -26,15 +30,32 @@ import {
 import type { RunProgress, StackConfig, StackRunner } from "../stacks/stack-runner";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
 import { type Clock, isAbortError, systemClock } from "./clock";
+import {
+  blockingVerified,
+  CheckLimiter,
+  DNS_CHECK_DEFAULTS,
+  type DnsCheckPolicy,
+  type DnsRecordChecker,
+  dnsDeadlineMessage,
+  nextCheckDelay,
+  type RecordCheck,
+} from "./dns-verification";
 import { classifyFailure, PermanentFailure } from "./failure";
 import { KeyLock } from "./key-lock";
 import { CoalescingQueue } from "./work-queue";
 
 export type Desired = "enabled" | "disabled" | "purged";
-type Reached = "ready" | "disabled" | "purged";
+/** `provisioning`: the stack is up and the records are being checked (outside the run). */
+type Reached = "ready" | "provisioning" | "disabled" | "purged";
 
-/** How a run ended, for metrics and logs. */
-export type RunResult = "ready" | "disabled" | "purged" | "error" | "aborted" | "superseded" | "gone";
+/** How a run ended, for metrics and logs. `dns-pending`: enable done, the records' checks continue after the run. */
+export type RunResult = "ready" | "dns-pending" | "disabled" | "purged" | "error" | "aborted" | "superseded" | "gone";
+
+/**
+ * How one DNS check of a site ended: `verified` (the blocking records all verify), `pending` (another check is
+ * scheduled), `timed-out` (the deadline passed), `superseded` (a request or run took over; nothing was written).
+ */
+export type DnsCheckOutcome = "verified" | "pending" | "timed-out" | "superseded";
 
 export interface ReconcilerLogger {
   debug(obj: object, msg?: string): void;
@@ -46,6 +67,8 @@ export interface ReconcilerLogger {
 export interface ReconcilerObserver {
   runStarted?(slug: string): void;
   runFinished?(slug: string, result: RunResult, seconds: number): void;
+  /** After each DNS check of a site (and after the status write it led to). */
+  dnsChecked?(slug: string, outcome: DnsCheckOutcome): void;
 }
 
 export interface ReconcilerOptions {
@@ -57,6 +80,8 @@ export interface ReconcilerOptions {
   dns: SiteDnsDefaults;
   /** 0 or absent: no periodic resync. */
   resyncIntervalMs?: number;
+  /** Re-check schedule and deadline of the DNS checks (used only with a `dnsChecker`); defaults 30 s and 15 min. */
+  dnsCheck?: DnsCheckPolicy;
 }
 
 export interface ReconcilerDeps {
@@ -70,6 +95,8 @@ export interface ReconcilerDeps {
   logger?: ReconcilerLogger;
   observer?: ReconcilerObserver;
   redact?: Redactor;
+  /** Checks the published records at the domain's authoritative servers; absent or null: `ready` right after `up`. */
+  dnsChecker?: DnsRecordChecker | null;
 }
 
 /** A request the controller refuses before changing anything: `status` is the HTTP status to answer with. */
@@ -95,8 +122,14 @@ export interface RunView {
 }
 
 export interface DnsRecordView extends MailDnsRecord {
-  /** `published`: in the DNS provider; `manual`: publish it by hand; `pending`: not yet (a run is due or running). */
-  state: "published" | "manual" | "pending";
+  /**
+   * With DNS checks: `verified` (the authoritative servers answer it), `failed` (they answer something else),
+   * `pending` (not there yet, not checked yet, or a run is due). Without checks, or for a `ready` site not checked
+   * since the controller started: `published` (in the DNS provider) or `manual` (publish it by hand).
+   */
+  state: "published" | "manual" | "pending" | "verified" | "failed";
+  /** What the last check found (DNS checks only). */
+  detail?: string;
 }
 
 export interface MailStatusView {
@@ -106,7 +139,15 @@ export interface MailStatusView {
   domain: string;
   status: MailStatus;
   lastError: string;
-  dns: { provider: "cloudflare" | "manual"; records: DnsRecordView[] };
+  dns: {
+    provider: "cloudflare" | "manual";
+    records: DnsRecordView[];
+    /** When the records were last checked at the authoritative servers (null: not since the controller started). */
+    checkedAt: string | null;
+    /** While the checks continue: the next one, and when the site goes to `error` if they have not verified. */
+    nextCheckAt: string | null;
+    deadline: string | null;
+  };
   run: RunView | null;
 }
 
@@ -122,6 +163,25 @@ interface LiveRun {
   total: number;
   retrying: boolean;
   startedAt: number;
+  /** Set by an enable whose records are to be checked once the run has written its outcome. */
+  verify?: VerifyRequest;
+}
+
+interface VerifyRequest {
+  domain: string;
+  records: MailDnsRecord[];
+  /** The site was already `ready`: a failed check only writes the last error, the status stays. */
+  keepReady: boolean;
+}
+
+/** A site's records being checked: one per site, outside the run queue, cancelled by any request or run. */
+interface Verification extends VerifyRequest {
+  generation: number;
+  startedAt: number;
+  deadline: number;
+  checks: number;
+  nextCheckAt: number | null;
+  controller: AbortController;
 }
 
 const NO_RUN_NEEDED_STATUSES: ReadonlySet<MailStatus | null> = new Set([null, "disabled", "purged"]);
@@ -148,6 +208,11 @@ export class Reconciler {
   private readonly records = new Map<string, MailDnsRecord[]>();
   /** Stacks whose lock may be stale (a crashed run, or a lock conflict no run of ours holds). */
   private readonly staleLockSuspects = new Set<string>();
+  private readonly verifications = new Map<string, Verification>();
+  /** The last DNS check of each enabled site, for the status. */
+  private readonly dnsReports = new Map<string, { checkedAt: number; records: RecordCheck[] }>();
+  private readonly dnsPolicy: Required<DnsCheckPolicy>;
+  private readonly checkLimiter: CheckLimiter;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly redact: Redactor;
@@ -163,6 +228,14 @@ export class Reconciler {
     this.random = deps.random ?? Math.random;
     this.redact = deps.redact ?? createRedactor([]);
     this.stackConfig = deps.stackConfig ?? ((request) => siteStackConfigFor(request, options.dns));
+    const policy: DnsCheckPolicy = options.dnsCheck ?? DNS_CHECK_DEFAULTS;
+    this.dnsPolicy = {
+      intervalMs: policy.intervalMs,
+      timeoutMs: policy.timeoutMs,
+      maxIntervalMs: Math.max(policy.maxIntervalMs ?? 300_000, policy.intervalMs),
+      maxParallelChecks: policy.maxParallelChecks ?? DNS_CHECK_DEFAULTS.maxParallelChecks,
+    };
+    this.checkLimiter = new CheckLimiter(this.dnsPolicy.maxParallelChecks);
     this.queue = new CoalescingQueue(
       options.maxParallelRuns,
       (slug, signal) => this.run(slug, signal),
@@ -273,10 +346,14 @@ export class Reconciler {
     }
   }
 
-  /** Stop accepting requests, let runs finish until the deadline, then abort the rest (SIGINT to the CLI). */
+  /**
+   * Stop accepting requests, let runs finish until the deadline, then abort the rest (SIGINT to the CLI). Pending
+   * DNS checks stop at once: their sites stay `provisioning`, and the next start checks them again.
+   */
   async shutdown(deadlineMs: number): Promise<void> {
     this.accepting = false;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    for (const slug of [...this.verifications.keys()]) this.cancelVerification(slug);
     this.queue.stop();
     const finished = await this.queue.drain(deadlineMs);
     if (!finished) {
@@ -285,9 +362,14 @@ export class Reconciler {
     }
   }
 
-  /** Resolves when no run is queued or running (tests, the sandbox, benchmarks). */
+  /** Resolves when no run is queued or running (tests, the sandbox, benchmarks). Pending DNS checks do not count. */
   idle(): Promise<void> {
     return this.queue.idle();
+  }
+
+  /** Sites whose records are being checked (they hold no run slot). */
+  dnsPendingCount(): number {
+    return this.verifications.size;
   }
 
   queueDepth(): number {
@@ -305,6 +387,8 @@ export class Reconciler {
   // ---- the run --------------------------------------------------------------------------------------------------
 
   private async run(slug: string, signal: AbortSignal): Promise<void> {
+    // The run re-reads the desired state; an enable restarts the checks after its `up`.
+    this.cancelVerification(slug);
     const intent = this.intents.get(slug);
     const generation = intent?.generation ?? 0;
     const live: LiveRun = {
@@ -333,6 +417,7 @@ export class Reconciler {
     for (let attempt = 1; ; attempt++) {
       live.attempt = attempt;
       live.retrying = false;
+      live.verify = undefined;
       let desired: Desired | null = null;
       try {
         // Level-triggered: every attempt reads the desired state afresh.
@@ -342,8 +427,18 @@ export class Reconciler {
         live.desired = desired;
         await this.markInProgress(site, desired, generation);
         const achieved = await this.converge(site, desired, live, signal);
-        const written = await this.finish(slug, generation, desired, { status: achieved, lastError: "" }, true);
-        return written ? achieved : "superseded";
+        const verify = live.verify;
+        const written = await this.finish(
+          slug,
+          generation,
+          desired,
+          { status: achieved, lastError: "" },
+          true,
+          // Inside the site's lock, so no request slips between the status write and the checks' start.
+          verify ? (current) => this.startVerification(slug, current, verify) : undefined,
+        );
+        if (!written) return "superseded";
+        return achieved === "provisioning" ? "dns-pending" : achieved;
       } catch (err) {
         if (signal.aborted || isAbortError(err)) {
           await this.bestEffortPatch(slug, {
@@ -418,12 +513,18 @@ export class Reconciler {
     if (previous && previous !== domain) {
       const old = await mailcow.getDomain(previous);
       if (old?.active) await mailcow.setDomainActive(previous, false);
+      this.dnsReports.delete(site.slug);
     }
-    return "ready";
+    if (!this.deps.dnsChecker) return "ready";
+    // A resync of a working site re-checks its records without taking it out of `ready`.
+    const keepReady = site.mail.status === "ready" && previous === domain;
+    live.verify = { domain, records, keepReady };
+    return keepReady ? "ready" : "provisioning";
   }
 
   private async disable(site: Site, live: LiveRun, signal: AbortSignal): Promise<Reached> {
     this.records.delete(site.slug);
+    this.dnsReports.delete(site.slug);
     const domain = this.mailDomainOf(site);
     // Never enabled: nothing in Mailcow, no stack.
     if (!domain || site.mail.status === null) return "disabled";
@@ -435,6 +536,7 @@ export class Reconciler {
 
   private async purge(site: Site, live: LiveRun, signal: AbortSignal): Promise<Reached> {
     this.records.delete(site.slug);
+    this.dnsReports.delete(site.slug);
     if (site.mail.status === "purged") return "purged";
     const domain = this.mailDomainOf(site);
     if (domain) {
@@ -489,12 +591,121 @@ export class Reconciler {
     }
   }
 
+  // ---- DNS checks (outside the run queue) ------------------------------------------------------------------------
+
+  private startVerification(slug: string, generation: number, request: VerifyRequest): void {
+    this.cancelVerification(slug);
+    const now = this.clock.now();
+    const verification: Verification = {
+      ...request,
+      generation,
+      startedAt: now,
+      deadline: now + this.dnsPolicy.timeoutMs,
+      checks: 0,
+      nextCheckAt: now,
+      controller: new AbortController(),
+    };
+    this.verifications.set(slug, verification);
+    void this.verify(slug, verification).catch((err: unknown) => {
+      this.deps.logger?.error({ slug, err: this.safe(err) }, "DNS checks crashed");
+      if (this.verifications.get(slug) === verification) this.verifications.delete(slug);
+    });
+  }
+
+  private cancelVerification(slug: string): void {
+    const verification = this.verifications.get(slug);
+    if (!verification) return;
+    this.verifications.delete(slug);
+    verification.controller.abort();
+  }
+
+  /** Checks until the blocking records verify or the deadline passes; the first check is immediate. */
+  private async verify(slug: string, v: Verification): Promise<void> {
+    const checker = this.deps.dnsChecker;
+    if (!checker) return;
+    const signal = v.controller.signal;
+    const current = () => !signal.aborted && this.verifications.get(slug) === v;
+    for (;;) {
+      let records: RecordCheck[];
+      try {
+        records = (await this.checkLimiter.run(() => checker.check(v.domain, v.records))).records;
+      } catch (err) {
+        // The checker reports DNS trouble as pending records; anything it throws is treated the same way.
+        const detail = `could not check: ${this.safe(err)}`;
+        records = v.records.map((r) => ({ name: r.name, type: r.type, purpose: r.purpose, state: "pending", detail }));
+      }
+      if (!current()) return this.deps.observer?.dnsChecked?.(slug, "superseded");
+      v.checks++;
+      const now = this.clock.now();
+      this.dnsReports.set(slug, { checkedAt: now, records });
+      let outcome: DnsCheckOutcome = "pending";
+      let patch: Partial<MailState> | null = null;
+      if (blockingVerified(records)) {
+        outcome = "verified";
+        patch = v.keepReady ? null : { status: "ready", lastError: "" };
+      } else if (now >= v.deadline) {
+        outcome = "timed-out";
+        const message = shortMessage(
+          dnsDeadlineMessage(records, now - v.startedAt, this.options.dns.provider),
+          this.redact,
+        );
+        patch = v.keepReady ? { lastError: message } : { status: "error", lastError: message };
+      }
+      let delay: number;
+      if (outcome === "pending") {
+        delay = Math.min(nextCheckDelay(v.checks, this.dnsPolicy), v.deadline - now);
+        this.deps.logger?.debug({ slug, checks: v.checks, nextInMs: delay }, "DNS records not verified yet");
+      } else {
+        const written = patch ? await this.writeVerification(slug, v, patch) : "written";
+        if (written !== "failed") {
+          if (this.verifications.get(slug) === v) this.verifications.delete(slug);
+          const result = written === "stale" ? "superseded" : outcome;
+          const log = outcome === "timed-out" ? "warn" : "info";
+          this.deps.logger?.[log]({ slug, outcome: result, checks: v.checks }, "DNS checks finished");
+          return this.deps.observer?.dnsChecked?.(slug, result);
+        }
+        // The status write failed (Kubernetes API trouble): check and write again after an interval.
+        delay = this.dnsPolicy.intervalMs;
+      }
+      v.nextCheckAt = now + delay;
+      this.deps.observer?.dnsChecked?.(slug, "pending");
+      try {
+        await this.clock.sleep(delay, signal);
+      } catch {
+        return;
+      }
+      if (!current()) return;
+    }
+  }
+
+  /** Writes a check's outcome unless a request or run took over meanwhile. */
+  private writeVerification(
+    slug: string,
+    v: Verification,
+    patch: Partial<MailState>,
+  ): Promise<"written" | "stale" | "failed"> {
+    return this.locks.run(slug, async () => {
+      if (this.verifications.get(slug) !== v) return "stale";
+      if ((this.intents.get(slug)?.generation ?? 0) !== v.generation) return "stale";
+      try {
+        await this.deps.sites.patchMail(slug, patch);
+        return "written";
+      } catch (err) {
+        if (err instanceof SiteNotFoundError) return "stale";
+        this.deps.logger?.warn({ slug, err: this.safe(err) }, "could not record the DNS check; retrying");
+        return "failed";
+      }
+    });
+  }
+
   // ---- status writes --------------------------------------------------------------------------------------------
 
   /** A request: bump the site's generation, write its desired state, queue it. Serialised with the run's writes. */
   private async record(site: Site, desired: Desired, patch: Partial<MailState>): Promise<MailStatusView> {
     await this.locks.run(site.slug, async () => {
       if (Object.keys(patch).length > 0) await this.deps.sites.patchMail(site.slug, patch);
+      // Any request supersedes pending DNS checks (a disable or purge ends them; an enable's run restarts them).
+      this.cancelVerification(site.slug);
       const previous = this.intents.get(site.slug);
       this.intents.set(site.slug, { generation: (previous?.generation ?? 0) + 1, desired });
     });
@@ -527,6 +738,8 @@ export class Reconciler {
     desired: Desired | null,
     patch: Partial<MailState>,
     success: boolean,
+    /** Runs after a successful write, still inside the lock, with the generation now current. */
+    afterWrite?: (generation: number) => void,
   ): Promise<boolean> {
     return this.locks.run(slug, async () => {
       const intent = this.intents.get(slug);
@@ -543,6 +756,7 @@ export class Reconciler {
         }
         throw err;
       }
+      afterWrite?.(intent?.generation ?? generation);
       return true;
     });
   }
@@ -568,6 +782,9 @@ export class Reconciler {
     }
     const recordState: DnsRecordView["state"] =
       status === "ready" ? (provider === "cloudflare" ? "published" : "manual") : "pending";
+    const checked = this.deps.dnsChecker && mail.enabled ? this.dnsReports.get(site.slug) : undefined;
+    const verification = mail.enabled ? this.verifications.get(site.slug) : undefined;
+    const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
     return {
       slug: site.slug,
       enabled: mail.enabled,
@@ -575,7 +792,18 @@ export class Reconciler {
       domain: mail.domain || site.domain || "",
       status,
       lastError: mail.lastError,
-      dns: { provider, records: records.map((r) => ({ ...r, state: recordState })) },
+      dns: {
+        provider,
+        records: records.map((r, i): DnsRecordView => {
+          const check = checked ? checkFor(checked.records, r, i) : undefined;
+          if (check) return { ...r, state: check.state, detail: check.detail };
+          if (verification) return { ...r, state: "pending", detail: "not checked yet" };
+          return { ...r, state: recordState };
+        }),
+        checkedAt: iso(checked?.checkedAt),
+        nextCheckAt: iso(verification?.nextCheckAt),
+        deadline: iso(verification?.deadline),
+      },
       run: this.runView(site.slug),
     };
   }
@@ -653,6 +881,14 @@ export class Reconciler {
   private safe(err: unknown): string {
     return shortMessage(errorMessage(err), this.redact, 1024);
   }
+}
+
+/** The check of `record` in a report made for the same list (same index), else found by name, type and purpose. */
+function checkFor(checks: readonly RecordCheck[], record: MailDnsRecord, index: number): RecordCheck | undefined {
+  const same = (c: RecordCheck | undefined) =>
+    c !== undefined && c.type === record.type && c.purpose === record.purpose && c.name === record.name.toLowerCase();
+  if (same(checks[index])) return checks[index];
+  return checks.find(same);
 }
 
 function rateLimitDiffers(current: RateLimit | null, wanted: RateLimit): boolean {

@@ -1,7 +1,8 @@
 /**
  * A whole controller world on loopback for tests: the Kubernetes API double seeded with namespaces, the Mailcow API
  * double behind the real `MailcowClient`, the real site directory, a scripted stack runner and the reconciler, with
- * a clock whose sleeps return at once (and are recorded).
+ * a clock whose sleeps return at once (and are recorded). A DNS checker and a clock of the test's own (e.g.
+ * `ManualClock`) can be passed in for the DNS-check tests.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
 import {
@@ -17,7 +18,9 @@ import { ControllerMetrics } from "../http/metrics";
 import { MailboxService } from "../mailboxes/mailbox-service";
 import { MailcowClient } from "../mailcow/client";
 import { abortError, type Clock } from "../reconciler/clock";
+import type { DnsRecordChecker } from "../reconciler/dns-verification";
 import {
+  type DnsCheckOutcome,
   Reconciler,
   type ReconcilerOptions,
   type Reconciler as ReconcilerType,
@@ -28,6 +31,7 @@ import type { SiteLayoutKind } from "../settings";
 import { annotationLayout } from "../sites/annotation-layout";
 import { KubernetesSiteDirectory } from "../sites/kubernetes-site-directory";
 import type { SiteDnsDefaults } from "../stacks/site-stack-config";
+import type { StackRunner } from "../stacks/stack-runner";
 
 export const MAIL_HOST = "mail.example.net";
 
@@ -49,6 +53,12 @@ export interface WorldOptions {
   reconciler?: Partial<ReconcilerOptions>;
   /** Reuse the doubles of an earlier world (a restarted controller). */
   from?: World;
+  /** Checks the records before `ready` (default: none). */
+  dnsChecker?: DnsRecordChecker | null;
+  /** The reconciler's clock (default: sleeps return at once and are recorded in `sleeps`). */
+  clock?: Clock;
+  /** Wraps the scripted runner (e.g. in a `PublishingRunner`). */
+  wrapRunner?: (runner: ScriptedRunner) => StackRunner;
 }
 
 export interface World {
@@ -58,6 +68,10 @@ export interface World {
   sites: KubernetesSiteDirectory;
   runner: ScriptedRunner;
   reconciler: ReconcilerType;
+  /** Every DNS check's outcome, in order. */
+  dnsChecks: Array<{ slug: string; outcome: DnsCheckOutcome }>;
+  /** Resolves with the outcome of the next DNS check of `slug` (call it before causing the check). */
+  nextDnsCheck(slug: string): Promise<DnsCheckOutcome>;
   /** Every backoff delay the reconciler slept. */
   sleeps: number[];
   runs: Array<{ slug: string; result: RunResult }>;
@@ -92,6 +106,15 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const runner = options.from?.runner ?? new ScriptedRunner(options.runnerDefaults);
   const sleeps: number[] = [];
   const runs: World["runs"] = [];
+  const dnsChecks: World["dnsChecks"] = [];
+  const dnsWaiters: Array<{ slug: string; resolve: (outcome: DnsCheckOutcome) => void }> = [];
+  const dnsChecked = (slug: string, outcome: DnsCheckOutcome) => {
+    dnsChecks.push({ slug, outcome });
+    for (const w of dnsWaiters.filter((x) => x.slug === slug)) {
+      dnsWaiters.splice(dnsWaiters.indexOf(w), 1);
+      w.resolve(outcome);
+    }
+  };
   const dns: SiteDnsDefaults = {
     provider: "manual",
     mailHost: MAIL_HOST,
@@ -104,11 +127,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     {
       sites,
       mailcow: client,
-      runner,
-      clock: instantClock(sleeps),
+      runner: options.wrapRunner ? options.wrapRunner(runner) : runner,
+      clock: options.clock ?? instantClock(sleeps),
       random: () => 1,
       redact,
-      observer: { runFinished: (slug, result) => runs.push({ slug, result }) },
+      observer: { runFinished: (slug, result) => runs.push({ slug, result }), dnsChecked },
+      dnsChecker: options.dnsChecker ?? null,
     },
     {
       maxParallelRuns: 4,
@@ -134,6 +158,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     sites,
     runner,
     reconciler,
+    dnsChecks,
+    nextDnsCheck: (slug) => new Promise((resolve) => dnsWaiters.push({ slug, resolve })),
     sleeps,
     runs,
     dns,
@@ -158,6 +184,7 @@ export function appFor(world: World, tokens: string[] = TOKENS) {
   metrics.bindQueue(
     () => world.reconciler.queueDepth(),
     () => world.reconciler.runningCount(),
+    () => world.reconciler.dnsPendingCount(),
   );
   return createApp({
     reconciler: world.reconciler,
