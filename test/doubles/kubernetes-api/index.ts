@@ -9,4 +9,7 @@ export {
   type NamespaceObject,
   type NamespaceSeed,
   startKubernetesDouble,
+  type WatchControl,
+  type WatchEvent,
+  type WatchEventType,
 } from "./server";
