@@ -1,15 +1,20 @@
 /**
  * `npm run sandbox`: the controller on loopback with nothing real behind it: the Mailcow API double, a Kubernetes
- * API double seeded with a few tenant namespaces, and the preview runner (Pulumi's mock engine). Prints the URL, a
- * fresh token and curl commands to enable mail, poll the status, add a mailbox and disable it again.
+ * API double seeded with a few tenant namespaces, the preview runner (Pulumi's mock engine), and a DNS server double
+ * that the DNS checks ask: each site's records appear there a few seconds after its stack run, as if published by
+ * hand, so the status walks provisioning (records pending) → ready. `cafe` gets a wrong SPF on purpose, to show a
+ * failed record and the deadline error. Prints the URL, a fresh token and curl commands.
  *
- * PORT (default 8080; 0 = any free port) and LOG_LEVEL (default warn) may be set; everything else is fixed here.
+ * PORT (default 8080; 0 = any free port), LOG_LEVEL (default warn) and DNS_CHECK (on|off, default on) may be set;
+ * everything else is fixed here.
  */
 import { randomBytes } from "node:crypto";
 import { CoreV1Api } from "@kubernetes/client-node";
+import { startDnsServer } from "../test/doubles/dns-server";
 import { kubeConfigFor, startKubernetesDouble } from "../test/doubles/kubernetes-api";
 import { startMailcowDouble } from "../test/doubles/mailcow-api";
 import { buildController } from "./controller";
+import { dnsCheckerFromSettings } from "./deliverability/from-settings";
 import { createLogger } from "./logger";
 import { MailcowClient } from "./mailcow/client";
 import { createRedactor } from "./redact";
@@ -17,8 +22,15 @@ import { loadSettings, secretValues } from "./settings";
 import { annotationLayout } from "./sites/annotation-layout";
 import { KubernetesSiteDirectory } from "./sites/kubernetes-site-directory";
 import { PreviewRunner } from "./stacks/preview-runner";
+import { PublishingRunner } from "./testing/dns";
 
 const MAIL_HOST = "mail.sandbox.example";
+/** How long after a stack run the site's records show up at the DNS double ("published by hand"). */
+const PUBLISH_DELAY_MS = 8000;
+const DNS_CHECK_INTERVAL_SECONDS = 3;
+const DNS_CHECK_TIMEOUT_SECONDS = 120;
+/** The site whose SPF is published wrong, to show a failed record and the deadline error. */
+const WRONG_SPF_SITE = "cafe";
 
 /** Tenant namespaces as Voxeil's seed writes them: labelled with the slug, the domain in an annotation. */
 const SEED = [
@@ -40,6 +52,7 @@ async function main(): Promise<void> {
       { name: "platform" },
     ],
   });
+  const dns = await startDnsServer({ zones: SEED.map((s) => s.domain) });
   const token = randomBytes(24).toString("hex");
   const settings = loadSettings({
     MAILCOW_API_URL: mailcowDouble.url,
@@ -57,6 +70,10 @@ async function main(): Promise<void> {
     SHUTDOWN_DEADLINE_SECONDS: "5",
     RESYNC_INTERVAL_SECONDS: "0",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    DNS_CHECK: process.env.DNS_CHECK ?? "on",
+    DNS_CHECK_INTERVAL_SECONDS: String(DNS_CHECK_INTERVAL_SECONDS),
+    DNS_CHECK_TIMEOUT_SECONDS: String(DNS_CHECK_TIMEOUT_SECONDS),
+    DNS_CHECK_NAMESERVERS: `${dns.address}:${dns.port}`,
   });
   const redact = createRedactor(secretValues(settings));
   const logger = createLogger(settings.logLevel, redact, undefined, { name: "sandbox" });
@@ -66,9 +83,26 @@ async function main(): Promise<void> {
     redact,
   });
   const mailcow = new MailcowClient({ baseUrl: mailcowDouble.url, apiKey: mailcowDouble.apiKey, timeoutMs: 5000 });
-  // A short artificial delay makes the run visible in the status (`run.state: running`).
-  const runner = new PreviewRunner({ delayMs: 1500 });
-  const controller = buildController({ settings, sites, mailcow, runner, logger, redact, version: "sandbox" });
+  // A short artificial delay makes the run visible in the status (`run.state: running`); the records then reach the
+  // DNS double a few seconds later, as an operator publishing them by hand would.
+  const runner = new PublishingRunner(new PreviewRunner({ delayMs: 1500 }), dns, {
+    delayMs: PUBLISH_DELAY_MS,
+    tamper: (slug, records) =>
+      slug === WRONG_SPF_SITE
+        ? records.map((r) => (r.purpose === "spf" ? { ...r, content: "v=spf1 -all", chunks: ["v=spf1 -all"] } : r))
+        : records,
+  });
+  const dnsChecker = await dnsCheckerFromSettings(settings.dnsCheck);
+  const controller = buildController({
+    settings,
+    sites,
+    mailcow,
+    runner,
+    logger,
+    redact,
+    version: "sandbox",
+    dnsChecker,
+  });
 
   let url: string;
   try {
@@ -90,8 +124,18 @@ async function main(): Promise<void> {
       `  URL:    ${url}`,
       `  token:  ${token}`,
       `  sites:  ${SEED.map((s) => `${s.slug} (${s.domain})`).join(", ")}   mail host: ${MAIL_HOST}`,
-      `  Mailcow double: ${mailcowDouble.url}   Kubernetes double: ${k8s.url}`,
+      `  Mailcow double: ${mailcowDouble.url}   Kubernetes double: ${k8s.url}   DNS double: ${dns.address}:${dns.port}`,
       "",
+      settings.dnsCheck.enabled
+        ? [
+            `DNS checks: on. A site's records reach the DNS double ${PUBLISH_DELAY_MS / 1000}s after its stack run (as if published by hand);`,
+            `they are checked every ${DNS_CHECK_INTERVAL_SECONDS}s (with backoff), so the status goes provisioning (dns.records[].state "pending")`,
+            `→ ready ("verified"). ${WRONG_SPF_SITE}'s SPF is published wrong on purpose: it stays provisioning with that record "failed"`,
+            `and goes to error after ${DNS_CHECK_TIMEOUT_SECONDS / 60}m, naming it. DNS_CHECK=off npm run sandbox: ready right after the run.`,
+            `  dig @${dns.address} -p ${dns.port} +short MX shop.example.com`,
+            "",
+          ].join("\n")
+        : "DNS checks: off (DNS_CHECK=off): a site is ready right after its stack run.\n",
       "Try:",
       `  export TOKEN=${token} URL=${url}`,
       `  curl -s -X POST ${json} ${auth.replace(token, "$TOKEN")} -d '{}' $URL/sites/shop/mail/enable`,
@@ -115,6 +159,8 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     await controller.shutdown();
+    runner.close();
+    await dns.close();
     await mailcowDouble.close();
     await k8s.close();
     process.exit(0);
