@@ -1,7 +1,9 @@
 /**
  * Checks a site's mail records where they are published: at the domain's authoritative name servers, not through
  * caches, so "verified" means the records are live and "pending" means they have not arrived yet (peers.md §6 item
- * 7). The reconciler calls `waitForVerified` after the site stack's `up` and reports each record's state.
+ * 7). The reconciler calls `check` on its own schedule after the site stack's `up`, outside its run queue (see
+ * controller/reconciler/dns-verification.ts), and reports each record's state; `waitForVerified` is the same loop in
+ * one call, for scripts and tools that may block.
  */
 import { type Authority, AuthorityLookupError, findAuthority, type NsLookup, systemNsLookup } from "./authority";
 import { compareRecord, type ExpectedRecord, hostKey, type Observation, type RecordCheck } from "./compare";
