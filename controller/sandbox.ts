@@ -13,6 +13,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { startDnsServer } from "../test/doubles/dns-server";
 import { kubeConfigFor, startKubernetesDouble } from "../test/doubles/kubernetes-api";
 import { startMailcowDouble } from "../test/doubles/mailcow-api";
+import { PublishingRunner } from "../test/support/dns-publishing";
 import { buildController } from "./controller";
 import { dnsCheckerFromSettings } from "./deliverability/from-settings";
 import { createLogger } from "./logger";
@@ -22,7 +23,6 @@ import { loadSettings, secretValues } from "./settings";
 import { annotationLayout } from "./sites/annotation-layout";
 import { KubernetesSiteDirectory } from "./sites/kubernetes-site-directory";
 import { PreviewRunner } from "./stacks/preview-runner";
-import { PublishingRunner } from "./testing/dns";
 
 const MAIL_HOST = "mail.sandbox.example";
 /** How long after a stack run the site's records show up at the DNS double ("published by hand"). */

@@ -1,6 +1,6 @@
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
-import { appFor, startWorld, TOKENS, type World } from "../testing/harness";
+import { appFor, startWorld, TOKENS, type World } from "../../test/support/reconciler-world";
 import { ControllerMetrics } from "./metrics";
 
 const worlds: World[] = [];

@@ -2,7 +2,7 @@ import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
-import { appFor, startWorld, TOKENS, type World } from "../testing/harness";
+import { appFor, startWorld, TOKENS, type World } from "../../test/support/reconciler-world";
 import { openApiPath } from "./openapi";
 
 const worlds: World[] = [];

@@ -2,9 +2,9 @@ import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MailDnsRecord } from "../../components/site-records";
 import { type DnsServerDouble, startDnsServer } from "../../test/doubles/dns-server";
-import { checkerFor, PublishingRunner } from "../testing/dns";
-import { appFor, startWorld, TOKENS, type World, type WorldOptions } from "../testing/harness";
-import { ManualClock } from "../testing/manual-clock";
+import { checkerFor, PublishingRunner } from "../../test/support/dns-publishing";
+import { ManualClock } from "../../test/support/manual-clock";
+import { appFor, startWorld, TOKENS, type World, type WorldOptions } from "../../test/support/reconciler-world";
 import type { DnsRecordChecker } from "./dns-verification";
 
 const INTERVAL = 30_000;

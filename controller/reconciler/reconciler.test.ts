@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { MAIL_HOST, startWorld, type World } from "../../test/support/reconciler-world";
 import { SiteNotFoundError } from "../sites/site";
 import { StackRunError } from "../stacks/stack-runner";
-import { MAIL_HOST, startWorld, type World } from "../testing/harness";
 import { RequestRejected } from "./reconciler";
 
 const worlds: World[] = [];

@@ -5,33 +5,33 @@
  * `ManualClock`) can be passed in for the DNS-check tests.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
-import {
-  type KubernetesDouble,
-  kubeConfigFor,
-  type NamespaceSeed,
-  startKubernetesDouble,
-} from "../../test/doubles/kubernetes-api";
-import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
-import { ScriptedRunner, type ScriptStep } from "../../test/doubles/stack-runner/scripted-runner";
-import { createApp } from "../http/app";
-import { ControllerMetrics } from "../http/metrics";
-import { MailboxService } from "../mailboxes/mailbox-service";
-import { MailcowClient } from "../mailcow/client";
-import { abortError, type Clock } from "../reconciler/clock";
-import type { DnsRecordChecker } from "../reconciler/dns-verification";
+import { createApp } from "../../controller/http/app";
+import { ControllerMetrics } from "../../controller/http/metrics";
+import { MailboxService } from "../../controller/mailboxes/mailbox-service";
+import { MailcowClient } from "../../controller/mailcow/client";
+import { abortError, type Clock } from "../../controller/reconciler/clock";
+import type { DnsRecordChecker } from "../../controller/reconciler/dns-verification";
 import {
   type DnsCheckOutcome,
   Reconciler,
   type ReconcilerOptions,
   type Reconciler as ReconcilerType,
   type RunResult,
-} from "../reconciler/reconciler";
-import { createRedactor } from "../redact";
-import type { SiteLayoutKind } from "../settings";
-import { annotationLayout } from "../sites/annotation-layout";
-import { KubernetesSiteDirectory } from "../sites/kubernetes-site-directory";
-import type { SiteDnsDefaults } from "../stacks/site-stack-config";
-import type { StackRunner } from "../stacks/stack-runner";
+} from "../../controller/reconciler/reconciler";
+import { createRedactor } from "../../controller/redact";
+import type { SiteLayoutKind } from "../../controller/settings";
+import { annotationLayout } from "../../controller/sites/annotation-layout";
+import { KubernetesSiteDirectory } from "../../controller/sites/kubernetes-site-directory";
+import type { SiteDnsDefaults } from "../../controller/stacks/site-stack-config";
+import type { StackRunner } from "../../controller/stacks/stack-runner";
+import {
+  type KubernetesDouble,
+  kubeConfigFor,
+  type NamespaceSeed,
+  startKubernetesDouble,
+} from "../doubles/kubernetes-api";
+import { type MailcowDouble, startMailcowDouble } from "../doubles/mailcow-api";
+import { ScriptedRunner, type ScriptStep } from "../doubles/stack-runner/scripted-runner";
 
 export const MAIL_HOST = "mail.example.net";
 

@@ -5,10 +5,10 @@
  * DNS tests and the sandbox.
  */
 import type { MailDnsRecord } from "../../components/site-records";
-import type { DnsServerDouble, DoubleRecord } from "../../test/doubles/dns-server";
-import { DeliverabilityChecker } from "../deliverability/checker";
-import { DnsClient } from "../deliverability/dns-client";
-import type { RunOptions, StackConfig, StackRunner, UpResult } from "../stacks/stack-runner";
+import { DeliverabilityChecker } from "../../controller/deliverability/checker";
+import { DnsClient } from "../../controller/deliverability/dns-client";
+import type { RunOptions, StackConfig, StackRunner, UpResult } from "../../controller/stacks/stack-runner";
+import type { DnsServerDouble, DoubleRecord } from "../doubles/dns-server";
 
 /** The records as an authoritative server serves them (TXT as its ≤255-byte strings, SRV split into fields). */
 export function doubleRecordsFor(records: readonly MailDnsRecord[]): DoubleRecord[] {
