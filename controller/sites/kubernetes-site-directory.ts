@@ -2,10 +2,18 @@
  * `SiteDirectory` over namespace metadata through `@kubernetes/client-node` 1.4. Reads locate the site's namespace
  * by the layout's rules; writes are JSON merge patches of the site's mail keys only, so the controller never
  * overwrites what the platform keeps in other annotations.
+ *
+ * With a `NamespaceCache` (what `npm start` uses), reads come from memory once the cache has synced: a site is found
+ * through the cache's slug index (O(1)), and a request whose desired state is already recorded costs no API call.
+ * Writes still go to the API, and the namespace it answers with goes into the cache at once, so the controller reads
+ * its own writes. Before the first sync, and when the cache does not hold the site (a namespace created a moment ago
+ * may not have arrived by watch yet), the API is asked as without a cache.
  */
-import { type CoreV1Api, PatchStrategy, setHeaderOptions, type V1Namespace } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, type V1Namespace } from "@kubernetes/client-node";
+import type { ControllerLogger } from "../logger";
 import { errorMessage, type Redactor, shortMessage } from "../redact";
 import { type AnnotationLayout, mailAnnotations, type NamespaceMeta, readMailState } from "./annotation-layout";
+import { type CachedNamespace, NamespaceCache, type NamespaceCacheOptions, namespaceRecord } from "./namespace-cache";
 import { type MailState, type Site, type SiteDirectory, SiteNotFoundError, SiteStoreError } from "./site";
 
 export interface KubernetesSiteDirectoryOptions {
@@ -13,6 +21,26 @@ export interface KubernetesSiteDirectoryOptions {
   layout: AnnotationLayout;
   /** Scrubs secrets from the last error before it becomes an annotation. */
   redact: Redactor;
+  /** Serves reads once synced and takes in every namespace the directory reads or writes through the API. */
+  cache?: NamespaceCache;
+}
+
+/** The directory `npm start` uses: over a `NamespaceCache` of the same KubeConfig. Start the cache (`cache.start()`). */
+export function cachedSiteDirectory(options: {
+  kubeConfig: KubeConfig;
+  layout: AnnotationLayout;
+  redact: Redactor;
+  logger?: ControllerLogger;
+  cache?: Omit<NamespaceCacheOptions, "kubeConfig" | "logger">;
+}): { sites: KubernetesSiteDirectory; cache: NamespaceCache } {
+  const cache = new NamespaceCache({ ...options.cache, kubeConfig: options.kubeConfig, logger: options.logger });
+  const sites = new KubernetesSiteDirectory({
+    core: options.kubeConfig.makeApiClient(CoreV1Api),
+    layout: options.layout,
+    redact: options.redact,
+    cache,
+  });
+  return { sites, cache };
 }
 
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -26,17 +54,30 @@ export class KubernetesSiteDirectory implements SiteDirectory {
    */
   private readonly located = new Map<string, { name: string; verifiedAt: number }>();
 
-  constructor(private readonly options: KubernetesSiteDirectoryOptions) {}
+  /** The cache index from slug to the namespaces naming it explicitly (label or domain annotation). */
+  private readonly slugIndex: string;
+
+  constructor(private readonly options: KubernetesSiteDirectoryOptions) {
+    const { layout, cache } = options;
+    this.slugIndex = `site-slugs/${layout.kind}/${layout.domainKey("{slug}")}`;
+    cache?.addIndex(this.slugIndex, (ns) =>
+      layout
+        .slugsIn(ns)
+        .filter((s) => s.explicit)
+        .map((s) => s.slug),
+    );
+  }
 
   async find(slug: string): Promise<Site | null> {
-    const ns = await this.locate(slug);
+    const ns = this.cached(slug) ?? (await this.locate(slug));
     return ns ? this.toSite(slug, ns) : null;
   }
 
   async patchMail(slug: string, patch: Partial<MailState>): Promise<void> {
     const recent = this.located.get(slug);
     const name =
-      recent && Date.now() - recent.verifiedAt < WRITE_TRUST_MS ? recent.name : (await this.locate(slug))?.name;
+      this.cached(slug)?.name ??
+      (recent && Date.now() - recent.verifiedAt < WRITE_TRUST_MS ? recent.name : (await this.locate(slug))?.name);
     if (!name) throw new SiteNotFoundError(slug);
     const clean: Partial<MailState> = { ...patch };
     if (clean.lastError !== undefined)
@@ -44,12 +85,14 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     const annotations = mailAnnotations(clean, this.options.layout.mailKeys(slug));
     if (Object.keys(annotations).length === 0) return;
     try {
-      await this.call(`patch namespace ${name}`, () =>
+      const updated = await this.call(`patch namespace ${name}`, () =>
         this.options.core.patchNamespace({ name, body: { metadata: { annotations } } }, MERGE_PATCH),
       );
+      this.remember(updated);
     } catch (err) {
       if (err instanceof SiteStoreError && err.status === 404) {
         this.located.delete(slug);
+        this.options.cache?.forget(name);
         throw new SiteNotFoundError(slug);
       }
       throw err;
@@ -57,10 +100,12 @@ export class KubernetesSiteDirectory implements SiteDirectory {
   }
 
   async listSites(): Promise<Site[]> {
-    const list = await this.call("list namespaces", () => this.options.core.listNamespace());
+    const cache = this.syncedCache();
+    const namespaces: NamespaceMeta[] = cache
+      ? cache.list().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      : (await this.call("list namespaces", () => this.options.core.listNamespace())).items.map(meta);
     const sites = new Map<string, { site: Site; explicit: boolean }>();
-    for (const item of list.items) {
-      const ns = meta(item);
+    for (const ns of namespaces) {
       for (const { slug, explicit } of this.options.layout.slugsIn(ns)) {
         // A labelled namespace wins over one that only matches the name template.
         const seen = sites.get(slug);
@@ -72,8 +117,39 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     return [...sites.values()].map((s) => s.site);
   }
 
+  /** The API answers, and the cache (if any) has synced and its watch is not broken. */
   async ping(): Promise<void> {
+    const problem = this.options.cache?.health();
+    if (problem) throw new SiteStoreError(`namespace cache: ${problem}`, true);
     await this.call("list namespaces", () => this.options.core.listNamespace({ limit: 1 }));
+  }
+
+  private syncedCache(): NamespaceCache | undefined {
+    const cache = this.options.cache;
+    return cache?.hasSynced ? cache : undefined;
+  }
+
+  /** The site's namespace from the synced cache, by the layout's rules: a namespace naming the slug, else the template. */
+  private cached(slug: string): CachedNamespace | undefined {
+    const cache = this.syncedCache();
+    if (!cache) return undefined;
+    const { layout } = this.options;
+    let found: CachedNamespace | undefined;
+    // Several namespaces claiming one slug: the first by name wins, as in the API's list order.
+    for (const ns of cache.byIndex(this.slugIndex, slug)) {
+      if (layout.holds(ns, slug) && (!found || ns.name < found.name)) found = ns;
+    }
+    if (found) return found;
+    const fallback = layout.fallbackName(slug);
+    const ns = fallback ? cache.get(fallback) : undefined;
+    return ns && layout.holds(ns, slug) ? ns : undefined;
+  }
+
+  /** Hands a namespace read or written through the API to the cache. */
+  private remember(ns: V1Namespace): NamespaceMeta {
+    const record = namespaceRecord(ns);
+    if (record) this.options.cache?.observe(record);
+    return meta(ns);
   }
 
   private toSite(slug: string, ns: NamespaceMeta): Site {
@@ -103,7 +179,8 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     const fallback = layout.fallbackName(slug);
     if (selector) {
       const list = await this.call("list namespaces", () => core.listNamespace({ labelSelector: selector }));
-      found = list.items.map(meta).find((ns) => layout.holds(ns, slug)) ?? null;
+      const item = list.items.find((ns) => layout.holds(meta(ns), slug));
+      found = item ? this.remember(item) : null;
     }
     if (!found && fallback) {
       const ns = await this.read(fallback);
@@ -111,7 +188,8 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     }
     if (!found && !selector && !fallback) {
       const list = await this.call("list namespaces", () => core.listNamespace());
-      found = list.items.map(meta).find((ns) => layout.holds(ns, slug)) ?? null;
+      const item = list.items.find((ns) => layout.holds(meta(ns), slug));
+      found = item ? this.remember(item) : null;
     }
     if (found) this.located.set(slug, { name: found.name, verifiedAt: Date.now() });
     return found;
@@ -119,7 +197,7 @@ export class KubernetesSiteDirectory implements SiteDirectory {
 
   private async read(name: string): Promise<NamespaceMeta | null> {
     try {
-      return meta(await this.options.core.readNamespace({ name }));
+      return this.remember(await this.options.core.readNamespace({ name }));
     } catch (err) {
       if (statusOf(err) === 404) return null;
       throw this.wrap(`read namespace ${name}`, err);
