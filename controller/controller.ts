@@ -33,6 +33,11 @@ export interface ControllerParts {
   version?: string;
   /** Checks the published records before `ready` (used only while `settings.dnsCheck.enabled`); absent: no checks. */
   dnsChecker?: DnsRecordChecker | null;
+  /**
+   * The namespace cache behind `sites`, if any: started (and waited for, bounded) after the server listens and before
+   * unsettled sites are queued again, stopped on shutdown. `/readyz` says not ready until it has synced.
+   */
+  siteCache?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 export interface Controller {
@@ -107,6 +112,7 @@ export function buildController(parts: ControllerParts): Controller {
       // Slow clients must not hold a shutdown open.
       listening.requestTimeout = 30_000;
       listening.headersTimeout = 10_000;
+      await parts.siteCache?.start();
       await reconciler.start();
       const { port } = listening.address() as AddressInfo;
       const host = settings.host === "0.0.0.0" ? "127.0.0.1" : settings.host;
@@ -123,6 +129,7 @@ export function buildController(parts: ControllerParts): Controller {
           server?.closeIdleConnections();
         });
         await reconciler.shutdown(settings.shutdownDeadlineSeconds * 1000);
+        await parts.siteCache?.stop();
         server?.closeAllConnections();
         await closed;
         logger.info({}, "stopped");

@@ -4,7 +4,7 @@
  * Automation API (or the preview runner with STACK_RUNNER=preview). SIGTERM/SIGINT shut it down gracefully.
  */
 import { readFileSync } from "node:fs";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 import { buildController } from "./controller";
 import { dnsCheckerFromSettings, NameServerSettingError } from "./deliverability/from-settings";
 import { createLogger } from "./logger";
@@ -12,7 +12,7 @@ import { MailcowClient } from "./mailcow/client";
 import { createRedactor } from "./redact";
 import { loadSettings, type Settings, SettingsError, secretValues } from "./settings";
 import { annotationLayout } from "./sites/annotation-layout";
-import { KubernetesSiteDirectory } from "./sites/kubernetes-site-directory";
+import { cachedSiteDirectory } from "./sites/kubernetes-site-directory";
 import { AutomationRunner } from "./stacks/automation-runner";
 import { PreviewRunner } from "./stacks/preview-runner";
 import type { StackRunner } from "./stacks/stack-runner";
@@ -36,10 +36,12 @@ async function main(): Promise<void> {
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
-  const sites = new KubernetesSiteDirectory({
-    core: kubeConfig.makeApiClient(CoreV1Api),
+  // Reads come from a namespace cache (list + watch) once it has synced; writes go to the API.
+  const { sites, cache: siteCache } = cachedSiteDirectory({
+    kubeConfig,
     layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
     redact,
+    logger: logger.child({ component: "namespace-cache" }),
   });
   const mailcow = new MailcowClient({
     baseUrl: settings.mailcow.apiUrl,
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     },
     "DNS checks",
   );
-  const controller = buildController({ settings, sites, mailcow, runner, logger, redact, dnsChecker });
+  const controller = buildController({ settings, sites, mailcow, runner, logger, redact, dnsChecker, siteCache });
   let signals = 0;
   const stop = (signal: string) => {
     signals++;

@@ -1,11 +1,11 @@
 /**
  * A controller assembled the way `npm start` assembles it — settings parsed by `loadSettings` from an environment,
  * the redactor from `secretValues`, the pino logger from `createLogger`, the real site directory over the
- * Kubernetes API and the real Mailcow client handed to `controller/controller.ts` `buildController` — but pointed at
- * the doubles, with an injectable runner, clock and log destination. The property, fault and leak tests build it
- * in-process; `controller-child.ts` builds it in its own process (SIGKILL test, benchmarks).
+ * Kubernetes API with its namespace cache (list + watch) and the real Mailcow client handed to
+ * `controller/controller.ts` `buildController` — but pointed at the doubles, with an injectable runner, clock and log
+ * destination. The property, fault and leak tests build it in-process; `controller-child.ts` builds it in its own
+ * process (SIGKILL test, benchmarks).
  */
-import { CoreV1Api } from "@kubernetes/client-node";
 import type pino from "pino";
 import { type Controller as Assembled, buildController as assemble } from "../../controller/controller";
 import { createLogger } from "../../controller/logger";
@@ -15,7 +15,8 @@ import type { Reconciler, RunResult } from "../../controller/reconciler/reconcil
 import { createRedactor, type Redactor } from "../../controller/redact";
 import { loadSettings, type Settings, type SiteLayoutKind, secretValues } from "../../controller/settings";
 import { annotationLayout } from "../../controller/sites/annotation-layout";
-import { KubernetesSiteDirectory } from "../../controller/sites/kubernetes-site-directory";
+import { cachedSiteDirectory, type KubernetesSiteDirectory } from "../../controller/sites/kubernetes-site-directory";
+import type { NamespaceCache } from "../../controller/sites/namespace-cache";
 import { type SiteDnsDefaults, siteDnsDefaults } from "../../controller/stacks/site-stack-config";
 import type { StackRunner } from "../../controller/stacks/stack-runner";
 import {
@@ -59,6 +60,8 @@ export interface Controller {
   app: Assembled["app"];
   reconciler: Reconciler;
   sites: KubernetesSiteDirectory;
+  /** The namespace cache behind `sites`. */
+  cache: NamespaceCache;
   client: MailcowClient;
   metrics: Assembled["metrics"];
   settings: Settings;
@@ -109,10 +112,12 @@ export function buildController(options: ControllerOptions): Controller {
     maxBackoffMs: 5,
     logger: logger.child({ component: "mailcow" }),
   });
-  const sites = new KubernetesSiteDirectory({
-    core: kubeConfigFor(options.kubernetesUrl, options.kubernetesToken).makeApiClient(CoreV1Api),
+  const { sites, cache } = cachedSiteDirectory({
+    kubeConfig: kubeConfigFor(options.kubernetesUrl, options.kubernetesToken),
     layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
     redact,
+    logger: logger.child({ component: "namespace-cache" }),
+    cache: { backoff: { baseMs: 20, capMs: 500 }, syncTimeoutMs: 10_000 },
   });
   const assembled = assemble({
     settings,
@@ -121,8 +126,21 @@ export function buildController(options: ControllerOptions): Controller {
     runner: options.runner,
     logger,
     redact,
+    siteCache: cache,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  // Worlds that serve `app` without `start()` read from the cache too: it starts now (start() only waits for it).
+  // They end with `reconciler.shutdown`, not `shutdown()`, so that stops the cache as well: a cache left running
+  // would reconnect to whichever double gets the port next.
+  void cache.start();
+  const reconcilerShutdown = assembled.reconciler.shutdown.bind(assembled.reconciler);
+  assembled.reconciler.shutdown = async (deadlineMs) => {
+    try {
+      await reconcilerShutdown(deadlineMs);
+    } finally {
+      await cache.stop();
+    }
+  };
   // The assembly reports runs to its metrics only; chain onto that observer to see each run's result.
   const runs: Controller["runs"] = [];
   const observer = assembled.metrics.observer;
@@ -135,6 +153,7 @@ export function buildController(options: ControllerOptions): Controller {
     app: assembled.app,
     reconciler: assembled.reconciler,
     sites,
+    cache,
     client,
     metrics: assembled.metrics,
     settings,
