@@ -8,12 +8,12 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Clock } from "./clock";
 import { createApp } from "./http/app";
 import { ControllerMetrics } from "./http/metrics";
 import type { ControllerLogger } from "./logger";
 import { MailboxService } from "./mailboxes/mailbox-service";
 import type { MailcowApi } from "./mailcow/api";
-import type { Clock } from "./reconciler/clock";
 import type { DnsRecordChecker } from "./reconciler/dns-verification";
 import { Reconciler } from "./reconciler/reconciler";
 import type { Redactor } from "./redact";

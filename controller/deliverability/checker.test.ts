@@ -2,8 +2,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildSiteRecords, type MailDnsRecord } from "../../components/site-records";
 import { type DnsServerDouble, type DoubleRecord, startDnsServer } from "../../test/doubles/dns-server";
+import type { Clock } from "../clock";
 import { clientNsLookup } from "./authority";
-import { type Clock, DeliverabilityChecker } from "./checker";
+import { DeliverabilityChecker } from "./checker";
 import { DnsClient } from "./dns-client";
 
 const DOMAIN = "example.test";

@@ -5,6 +5,7 @@
  * controller/reconciler/dns-verification.ts), and reports each record's state; `waitForVerified` is the same loop in
  * one call, for scripts and tools that may block.
  */
+import { abortError, type Clock, systemClock } from "../clock";
 import { type Authority, AuthorityLookupError, findAuthority, type NsLookup, systemNsLookup } from "./authority";
 import { compareRecord, type ExpectedRecord, hostKey, type Observation, type RecordCheck } from "./compare";
 import { DnsClient, DnsQueryError, type DnsResponse, type NameServer, type QueryType } from "./dns-client";
@@ -27,33 +28,6 @@ export interface WaitResult extends DeliverabilityReport {
   attempts: number;
   /** Empty when all verified; otherwise names every record that is not verified and why. */
   message: string;
-}
-
-/** Time, injectable so waits are tested without real delays. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(abortReason(signal));
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(abortReason(signal as AbortSignal));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
 }
 
 /** Asks one server one question; the checker only needs this much of `DnsClient`. */
@@ -150,7 +124,7 @@ export class DeliverabilityChecker {
     const deadline = clock.now() + timeoutMs;
     let attempts = 0;
     for (;;) {
-      if (options.signal?.aborted) throw abortReason(options.signal);
+      if (options.signal?.aborted) throw options.signal.reason ?? abortError();
       const report = await this.check(domain, records);
       attempts++;
       if (report.allVerified) return { ...report, timedOut: false, attempts, message: "" };

@@ -8,7 +8,6 @@ export {
   systemNsLookup,
 } from "./authority";
 export {
-  type Clock,
   DeliverabilityChecker,
   type DeliverabilityCheckerOptions,
   type DeliverabilityReport,
@@ -17,7 +16,6 @@ export {
   type ExpectedRecord,
   type RecordCheck,
   type RecordState,
-  systemClock,
   WAIT_DEFAULTS,
   type WaitOptions,
   type WaitResult,

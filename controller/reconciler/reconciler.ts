@@ -9,6 +9,7 @@
  * propagates), and the site becomes `ready` when they verify, or `error` when the deadline passes.
  */
 import type { MailDnsRecord } from "../../components/site-records";
+import { type Clock, isAbortError, systemClock } from "../clock";
 import type { DomainLimits, MailcowApi, RateLimit } from "../mailcow/api";
 import { createRedactor, errorMessage, type Redactor, shortMessage } from "../redact";
 import {
@@ -29,7 +30,6 @@ import {
 } from "../stacks/site-stack-config";
 import type { RunProgress, StackConfig, StackRunner } from "../stacks/stack-runner";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
-import { type Clock, isAbortError, systemClock } from "./clock";
 import {
   blockingVerified,
   CheckLimiter,

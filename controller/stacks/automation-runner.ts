@@ -16,7 +16,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import { SITE_PROJECT } from "../../stacks/site-config";
 import { siteProgram } from "../../stacks/site-program";
-import { abortError } from "../reconciler/clock";
+import { abortError } from "../clock";
 import { errorMessage } from "../redact";
 import { ProgressTracker } from "./progress";
 import { type RunOptions, type StackConfig, StackRunError, type StackRunner, type UpResult } from "./stack-runner";

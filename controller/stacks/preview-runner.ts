@@ -6,7 +6,7 @@
 import { planProgram, redactSecrets } from "../../stacks/preview/engine";
 import { SITE_PROJECT } from "../../stacks/site-config";
 import { previewSiteCalls, siteProgram } from "../../stacks/site-program";
-import { abortError } from "../reconciler/clock";
+import { abortError, systemClock } from "../clock";
 import { errorMessage } from "../redact";
 import { type RunOptions, type StackConfig, StackRunError, type StackRunner, type UpResult } from "./stack-runner";
 
@@ -24,7 +24,7 @@ export class PreviewRunner implements StackRunner {
   constructor(private readonly options: PreviewRunnerOptions = {}) {}
 
   async up(slug: string, config: StackConfig, options: RunOptions = {}): Promise<UpResult> {
-    if (this.options.delayMs) await sleep(this.options.delayMs, options.signal);
+    if (this.options.delayMs) await systemClock.sleep(this.options.delayMs, options.signal);
     if (options.signal?.aborted) throw abortError();
     const plain = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
     const secretKeys = Object.entries(config)
@@ -62,22 +62,4 @@ export class PreviewRunner implements StackRunner {
     this.tail = run.catch(() => {});
     return run;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(abortError());
-      },
-      { once: true },
-    );
-  });
 }

@@ -5,7 +5,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import request from "supertest";
-import { abortError, type Clock } from "../../controller/reconciler/clock";
+import { abortError, type Clock } from "../../controller/clock";
 import type { NamespaceSeed } from "../doubles/kubernetes-api";
 import { ScriptedRunner, type ScriptStep } from "../doubles/stack-runner/scripted-runner";
 import {

@@ -9,7 +9,7 @@
 import { Writable } from "node:stream";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { abortError } from "../../controller/reconciler/clock";
+import { abortError } from "../../controller/clock";
 import { StackRunError } from "../../controller/stacks/stack-runner";
 import { ScriptedRunner } from "../doubles/stack-runner/scripted-runner";
 import {

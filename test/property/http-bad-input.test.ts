@@ -10,8 +10,8 @@ import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { abortError } from "../../controller/clock";
 import { emptyBody, enableBody, newMailboxBody, purgeBody } from "../../controller/http/schemas";
-import { abortError } from "../../controller/reconciler/clock";
 import { checkSiteDomain } from "../../controller/stacks/site-stack-config";
 import { ScriptedRunner } from "../doubles/stack-runner/scripted-runner";
 import {

@@ -7,10 +7,10 @@
  * process (SIGKILL test, benchmarks).
  */
 import type pino from "pino";
+import type { Clock } from "../../controller/clock";
 import { type Controller as Assembled, buildController as assemble } from "../../controller/controller";
 import { createLogger } from "../../controller/logger";
 import { MailcowClient } from "../../controller/mailcow/client";
-import type { Clock } from "../../controller/reconciler/clock";
 import type { Reconciler, RunResult } from "../../controller/reconciler/reconciler";
 import { createRedactor, type Redactor } from "../../controller/redact";
 import { loadSettings, type Settings, type SiteLayoutKind, secretValues } from "../../controller/settings";

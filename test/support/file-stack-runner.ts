@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { abortError } from "../../controller/reconciler/clock";
+import { systemClock } from "../../controller/clock";
 import {
   type RunOptions,
   type StackConfig,
@@ -45,7 +45,7 @@ export class FileStackRunner implements StackRunner {
     const records = recordsForSite(input);
     const total = Math.max(1, records.length);
     for (let done = 1; done <= total; done++) {
-      await sleep(this.delayMs / total, options.signal);
+      await systemClock.sleep(this.delayMs / total, options.signal);
       options.onProgress?.({ done, total });
     }
     writeFileSync(this.stackFile(slug), JSON.stringify(config));
@@ -101,22 +101,4 @@ export class FileStackRunner implements StackRunner {
   private stackFile(slug: string): string {
     return path.join(this.dir, `${slug}.json`);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(abortError());
-      },
-      { once: true },
-    );
-  });
 }

@@ -3,7 +3,7 @@
  * its wake-up. Lets tests walk through minutes of DNS re-checks and a 15-minute deadline without real waits and
  * without timing thresholds.
  */
-import { abortError, type Clock } from "../../controller/reconciler/clock";
+import { abortError, type Clock } from "../../controller/clock";
 
 interface Sleeper {
   at: number;

@@ -5,11 +5,11 @@
  * `ManualClock`) can be passed in for the DNS-check tests.
  */
 import { CoreV1Api } from "@kubernetes/client-node";
+import { abortError, type Clock } from "../../controller/clock";
 import { createApp } from "../../controller/http/app";
 import { ControllerMetrics } from "../../controller/http/metrics";
 import { MailboxService } from "../../controller/mailboxes/mailbox-service";
 import { MailcowClient } from "../../controller/mailcow/client";
-import { abortError, type Clock } from "../../controller/reconciler/clock";
 import type { DnsRecordChecker } from "../../controller/reconciler/dns-verification";
 import {
   type DnsCheckOutcome,

@@ -3,7 +3,7 @@
  * of every call and of the config each stack holds. Successful `up`s answer like the real site program: the records
  * of an enabled site (from the config it was given), none for a disabled one.
  */
-import { abortError } from "../../../controller/reconciler/clock";
+import { abortError, systemClock } from "../../../controller/clock";
 import type { RunOptions, StackConfig, StackRunner, UpResult } from "../../../controller/stacks/stack-runner";
 import { StackRunError } from "../../../controller/stacks/stack-runner";
 import { decodeSiteConfig, recordsForSite } from "../../../stacks/site-config";
@@ -106,7 +106,7 @@ export class ScriptedRunner implements StackRunner {
     this.activeSlugs.set(slug, mine);
     try {
       if (this.gate) await this.gate;
-      if (step.delayMs) await sleep(step.delayMs, options.signal);
+      if (step.delayMs) await systemClock.sleep(step.delayMs, options.signal);
       else if (options.signal?.aborted) throw abortError();
       if (step.fail) throw step.fail;
       return body();
@@ -115,22 +115,4 @@ export class ScriptedRunner implements StackRunner {
       this.activeSlugs.set(slug, (this.activeSlugs.get(slug) ?? 1) - 1);
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(abortError());
-      },
-      { once: true },
-    );
-  });
 }
