@@ -28,7 +28,13 @@ import {
   STANDIN_PORT,
 } from "./catalogue";
 import { TREE_MOUNT } from "./overrides";
-import type { MailcowContainer, MailcowSettings, MailcowVolume, ResourceOverride } from "./settings";
+import {
+  ALWAYS_CLAIMED_VOLUMES,
+  type MailcowContainer,
+  type MailcowSettings,
+  type MailcowVolume,
+  type ResourceOverride,
+} from "./settings";
 
 export interface MailcowPodInput {
   settings: MailcowSettings;
@@ -70,17 +76,7 @@ export function enabledServices(settings: MailcowSettings): MailcowService[] {
 
 /** PVCs the pod mounts, given the optional switches. */
 export function enabledVolumes(settings: MailcowSettings): MailcowVolume[] {
-  const out: MailcowVolume[] = [
-    "vmail",
-    "vmail-index",
-    "mysql",
-    "redis",
-    "rspamd",
-    "postfix",
-    "postfix-tlspol",
-    "crypt",
-    "tree",
-  ];
+  const out: MailcowVolume[] = [...ALWAYS_CLAIMED_VOLUMES];
   if (settings.optional.sogo) out.push("sogo-userdata-backup");
   if (settings.optional.clamd) out.push("clamd-db");
   return out;

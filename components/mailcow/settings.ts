@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { quantity, type ResourceOverride, resourceOverride, timezone } from "../setting-values";
+import { ESSENTIAL_SERVICES, OPTIONAL_SERVICES } from "./catalogue";
 
 /** The `mailcow-dockerized` release this project follows by default (its compose file is in ../shared/reference). */
 export const DEFAULT_RELEASE = "2026-07a";
@@ -12,27 +13,11 @@ export const DEFAULT_RELEASE = "2026-07a";
 export const DEFAULT_STANDIN_IMAGE = "node:22.18.0-alpine3.22";
 
 /** Every container of the Mailcow pod; the keys of `resources`. */
-export const MAILCOW_CONTAINERS = [
-  "unbound",
-  "mysql",
-  "redis",
-  "php-fpm",
-  "nginx",
-  "dovecot",
-  "postfix",
-  "postfix-tlspol",
-  "rspamd",
-  "sogo",
-  "memcached",
-  "clamd",
-  "olefy",
-  "dockerapi",
-  "fetch-release",
-] as const;
+export const MAILCOW_CONTAINERS = [...ESSENTIAL_SERVICES, ...OPTIONAL_SERVICES, "dockerapi", "fetch-release"] as const;
 export type MailcowContainer = (typeof MAILCOW_CONTAINERS)[number];
 
-/** The persistent volumes (PVC names are `mailcow-<key>`); `tree` holds the release's data/ tree. */
-export const MAILCOW_VOLUMES = [
+/** Volumes every in-cluster zone claims (PVC names are `mailcow-<key>`); `tree` holds the release's data/ tree. */
+export const ALWAYS_CLAIMED_VOLUMES = [
   "vmail",
   "vmail-index",
   "mysql",
@@ -42,9 +27,9 @@ export const MAILCOW_VOLUMES = [
   "postfix-tlspol",
   "crypt",
   "tree",
-  "sogo-userdata-backup",
-  "clamd-db",
 ] as const;
+/** Every persistent volume: the above, plus SOGo's and clamd's when those services are on. */
+export const MAILCOW_VOLUMES = [...ALWAYS_CLAIMED_VOLUMES, "sogo-userdata-backup", "clamd-db"] as const;
 export type MailcowVolume = (typeof MAILCOW_VOLUMES)[number];
 
 const IPV4_CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}(\/([0-9]|[12][0-9]|3[0-2]))?$/;
