@@ -9,7 +9,7 @@ import { abortError, type Clock } from "../../controller/clock";
 import { createApp } from "../../controller/http/app";
 import { ControllerMetrics } from "../../controller/http/metrics";
 import { MailboxService } from "../../controller/mailboxes/mailbox-service";
-import { MailcowClient } from "../../controller/mailcow/client";
+import { DEFAULT_DOMAIN_LIMITS, MailcowClient } from "../../controller/mailcow/client";
 import type { DnsRecordChecker } from "../../controller/reconciler/dns-verification";
 import {
   type DnsCheckOutcome,
@@ -137,14 +137,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     {
       maxParallelRuns: 4,
       retry: { baseMs: 100, capMs: 1000, maxAttempts: 3 },
-      domainLimits: {
-        description: "",
-        aliases: 400,
-        mailboxes: 10,
-        defquotaMb: 3072,
-        maxquotaMb: 10240,
-        quotaMb: 10240,
-      },
+      domainLimits: DEFAULT_DOMAIN_LIMITS,
       rateLimit: { value: 500, frame: "h" },
       dkim: { selector: "dkim", keySize: 2048 },
       dns,
