@@ -12,8 +12,8 @@ import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
 
 export const CONTROLLER_NAME = "mail-zone-controller";
 export const CONTROLLER_PORT = 8080;
-/** Keys of the generated auth Secret. */
-export const CONTROLLER_AUTH_KEYS = { tokens: "CONTROLLER_TOKENS", passphrase: "PULUMI_CONFIG_PASSPHRASE" } as const;
+/** Keys of the generated auth Secret (env names the controller reads). */
+export const CONTROLLER_AUTH_KEYS = { tokens: "CONTROLLER_TOKENS", statePassphraseEnv: "PULUMI_CONFIG_PASSPHRASE" } as const;
 
 export interface ControllerDeploymentArgs {
   /** The platform namespace (must exist; it also holds the zone's controller Secret). */
@@ -72,7 +72,7 @@ export class ControllerDeployment extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: {
           [CONTROLLER_AUTH_KEYS.tokens]: pulumi.secret(tokens),
-          [CONTROLLER_AUTH_KEYS.passphrase]: passphrase.result,
+          [CONTROLLER_AUTH_KEYS.statePassphraseEnv]: passphrase.result,
         },
       },
       parent,
