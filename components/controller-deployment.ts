@@ -13,7 +13,10 @@ import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
 export const CONTROLLER_NAME = "mail-zone-controller";
 export const CONTROLLER_PORT = 8080;
 /** Keys of the generated auth Secret (env names the controller reads). */
-export const CONTROLLER_AUTH_KEYS = { tokens: "CONTROLLER_TOKENS", statePassphraseEnv: "PULUMI_CONFIG_PASSPHRASE" } as const;
+export const CONTROLLER_AUTH_KEYS = {
+  tokens: "CONTROLLER_TOKENS",
+  statePassphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
+} as const;
 
 export interface ControllerDeploymentArgs {
   /** The platform namespace (must exist; it also holds the zone's controller Secret). */
