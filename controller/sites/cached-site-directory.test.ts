@@ -112,6 +112,30 @@ describe("KubernetesSiteDirectory over a NamespaceCache, namespace-per-site", ()
     expect(double.annotations("customer-7")["platform/owner"]).toBe("u7");
   });
 
+  it("skips a write of values the cache already shows, and writes again once they differ", async () => {
+    const { double, sites } = await setup("namespace-per-site");
+    const patches = () => calls(double).filter((r) => r.method === "PATCH").length;
+    await sites.patchMail("shop", { enabled: true, status: "ready", lastError: "" });
+    expect(patches()).toBe(1);
+    await sites.patchMail("shop", { enabled: true, status: "ready", lastError: "" });
+    await sites.patchMail("shop", { status: "ready" });
+    expect(patches()).toBe(1);
+    await sites.patchMail("shop", { status: "ready", lastError: "attempt 1 failed" });
+    expect(patches()).toBe(2);
+    // Someone else changes the status: once the watch brings it, the same write is due again.
+    const ns = double.namespaces.get("customer-7");
+    if (!ns) throw new Error("customer-7 missing");
+    double.seed({
+      name: "customer-7",
+      labels: ns.metadata.labels,
+      annotations: { ...ns.metadata.annotations, "voxeil.io/mail-status": "error" },
+    });
+    await waitUntil("the change arrives", async () => (await sites.find("shop"))?.mail.status === "error", 5000);
+    await sites.patchMail("shop", { status: "ready" });
+    expect(patches()).toBe(3);
+    expect(double.annotations("customer-7")["voxeil.io/mail-status"]).toBe("ready");
+  });
+
   it("sees a change made outside the controller through the watch", async () => {
     const { double, sites } = await setup("namespace-per-site");
     expect((await sites.find("shop"))?.mail.enabled).toBe(false);

@@ -6,7 +6,8 @@
  * With a `NamespaceCache` (what `npm start` uses), reads come from memory once the cache has synced: a site is found
  * through the cache's slug index (O(1)), and a request whose desired state is already recorded costs no API call.
  * Writes still go to the API, and the namespace it answers with goes into the cache at once, so the controller reads
- * its own writes. Before the first sync, and when the cache does not hold the site (a namespace created a moment ago
+ * its own writes; a write of values the cache already shows is skipped (as a controller-runtime reconciler compares
+ * with its cached object before it patches). Before the first sync, and when the cache does not hold the site (a namespace created a moment ago
  * may not have arrived by watch yet), the API is asked as without a cache.
  */
 import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions, type V1Namespace } from "@kubernetes/client-node";
@@ -75,8 +76,9 @@ export class KubernetesSiteDirectory implements SiteDirectory {
 
   async patchMail(slug: string, patch: Partial<MailState>): Promise<void> {
     const recent = this.located.get(slug);
+    const held = this.cached(slug);
     const name =
-      this.cached(slug)?.name ??
+      held?.name ??
       (recent && Date.now() - recent.verifiedAt < WRITE_TRUST_MS ? recent.name : (await this.locate(slug))?.name);
     if (!name) throw new SiteNotFoundError(slug);
     const clean: Partial<MailState> = { ...patch };
@@ -84,6 +86,8 @@ export class KubernetesSiteDirectory implements SiteDirectory {
       clean.lastError = shortMessage(clean.lastError, this.options.redact, LAST_ERROR_MAX);
     const annotations = mailAnnotations(clean, this.options.layout.mailKeys(slug));
     if (Object.keys(annotations).length === 0) return;
+    // The cache holds only what the API answered: when it already shows these values, the write would change nothing.
+    if (held && Object.entries(annotations).every(([key, value]) => held.annotations[key] === value)) return;
     try {
       const updated = await this.call(`patch namespace ${name}`, () =>
         this.options.core.patchNamespace({ name, body: { metadata: { annotations } } }, MERGE_PATCH),
