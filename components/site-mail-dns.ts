@@ -12,7 +12,7 @@ import { type MailDnsRecord, quoteTxtChunks, recordResourceName, splitTxt } from
 export const SITE_MAIL_DNS_TYPE = "mail-zone:site:SiteMailDns";
 
 export interface SiteMailDnsArgs {
-  /** The validated site settings (`parseSiteInput` / `loadSiteConfig`). */
+  /** The validated site settings (`parseSiteInput`, or `loadSiteConfig` in the site program). */
   input: SiteInput;
 }
 

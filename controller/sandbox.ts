@@ -9,7 +9,6 @@
  * everything else is fixed here.
  */
 import { randomBytes } from "node:crypto";
-import { CoreV1Api } from "@kubernetes/client-node";
 import { startDnsServer } from "../test/doubles/dns-server";
 import { kubeConfigFor, startKubernetesDouble } from "../test/doubles/kubernetes-api";
 import { startMailcowDouble } from "../test/doubles/mailcow-api";
@@ -21,7 +20,7 @@ import { MailcowClient } from "./mailcow/client";
 import { createRedactor } from "./redact";
 import { loadSettings, secretValues } from "./settings";
 import { annotationLayout } from "./sites/annotation-layout";
-import { KubernetesSiteDirectory } from "./sites/kubernetes-site-directory";
+import { cachedSiteDirectory } from "./sites/kubernetes-site-directory";
 import { PreviewRunner } from "./stacks/preview-runner";
 
 const MAIL_HOST = "mail.sandbox.example";
@@ -77,10 +76,12 @@ async function main(): Promise<void> {
   });
   const redact = createRedactor(secretValues(settings));
   const logger = createLogger(settings.logLevel, redact, undefined, { name: "sandbox" });
-  const sites = new KubernetesSiteDirectory({
-    core: kubeConfigFor(k8s.url).makeApiClient(CoreV1Api),
+  // The same site directory as npm start: reads from a list + watch cache of the namespaces, writes to the API.
+  const { sites, cache: siteCache } = cachedSiteDirectory({
+    kubeConfig: kubeConfigFor(k8s.url),
     layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
     redact,
+    logger: logger.child({ component: "namespace-cache" }),
   });
   const mailcow = new MailcowClient({ baseUrl: mailcowDouble.url, apiKey: mailcowDouble.apiKey, timeoutMs: 5000 });
   // A short artificial delay makes the run visible in the status (`run.state: running`); the records then reach the
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     redact,
     version: "sandbox",
     dnsChecker,
+    siteCache,
   });
 
   let url: string;

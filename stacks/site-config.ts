@@ -1,9 +1,9 @@
 /**
  * Configuration of one site's mail DNS stack (project `mail-sites`, stack = the site's slug). Parsed once, with a
  * schema, into a typed `SiteInput`; the controller writes it through the Automation API with `siteStackConfig`, the
- * program reads it back with `loadSiteConfig`. Every key is documented in docs/dns-and-deliverability.md.
+ * program reads it back with `loadSiteConfig` (stacks/site-program.ts). Pure: the controller loads it
+ * without the Pulumi SDK. Every key is documented in docs/dns-and-deliverability.md.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import {
   assertAllowedSuffix,
@@ -301,9 +301,4 @@ export function decodeSiteConfig(config: Record<string, string>): SiteInput {
     raw[key] = decodeConfigValue(key, value);
   }
   return parseSiteInput(raw);
-}
-
-/** Reads the `mail-sites` config of the running program (inside a Pulumi program only). */
-export function loadSiteConfig(): SiteInput {
-  return decodeSiteConfig(pulumi.runtime.allConfig());
 }

@@ -3,9 +3,10 @@
  * and that `npm run preview -- --site FILE` runs under the mock engine. It reads the `mail-sites:*` config, builds
  * the site's `SiteMailDns` and returns the records to publish.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { SiteMailDns } from "../components/site-mail-dns";
 import { type MailDnsRecord, mtaStsPolicy } from "../components/site-records";
-import { loadSiteConfig, recordsForSite } from "./site-config";
+import { decodeSiteConfig, recordsForSite, type SiteInput } from "./site-config";
 
 export interface SiteProgramOutputs {
   /** `cloudflare` or `manual`. */
@@ -14,6 +15,11 @@ export interface SiteProgramOutputs {
   records: MailDnsRecord[];
   /** The MTA-STS policy file the web front must serve at `mta-sts.<domain>/.well-known/mta-sts.txt` (enabled only). */
   mtaStsPolicy?: string;
+}
+
+/** Reads the `mail-sites` config of the running program (inside a Pulumi program only). */
+export function loadSiteConfig(): SiteInput {
+  return decodeSiteConfig(pulumi.runtime.allConfig());
 }
 
 export async function siteProgram(): Promise<SiteProgramOutputs> {
