@@ -337,6 +337,33 @@ interface PodList {
   }[];
 }
 
+/** Runs `kubectl get ... -o json`; a failed command or an answer that is not JSON becomes the check's failure. */
+async function kubectlList<T>(
+  kubectl: CommandRunner,
+  args: string[],
+  check: { id: string; title: string; what: string; hint: string },
+): Promise<{ list: T } | { failed: CheckResult }> {
+  const r = await kubectl(args);
+  if (r.code !== 0) {
+    return {
+      failed: result(check.id, check.title, "fail", `cannot list ${check.what}: ${firstLine(r.stderr)}`, check.hint),
+    };
+  }
+  try {
+    return { list: JSON.parse(r.stdout) as T };
+  } catch {
+    return {
+      failed: result(
+        check.id,
+        check.title,
+        "fail",
+        "kubectl returned something that is not JSON",
+        "run the same command by hand to see why",
+      ),
+    };
+  }
+}
+
 export async function checkMailcowReady(
   kubectl: CommandRunner,
   settings: Pick<ZoneCheckSettings, "namespace" | "mailcowPodSelector">,
@@ -346,21 +373,13 @@ export async function checkMailcowReady(
   const selector = Object.entries(settings.mailcowPodSelector)
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
-  const r = await kubectl(["-n", settings.namespace, "get", "pods", "-l", selector, "-o", "json"]);
-  if (r.code !== 0)
-    return result(id, title, "fail", `cannot list pods: ${firstLine(r.stderr)}`, "check access to the zone namespace");
-  let list: PodList;
-  try {
-    list = JSON.parse(r.stdout) as PodList;
-  } catch {
-    return result(
-      id,
-      title,
-      "fail",
-      "kubectl returned something that is not JSON",
-      "run the same command by hand to see why",
-    );
-  }
+  const got = await kubectlList<PodList>(
+    kubectl,
+    ["-n", settings.namespace, "get", "pods", "-l", selector, "-o", "json"],
+    { id, title, what: "pods", hint: "check access to the zone namespace" },
+  );
+  if ("failed" in got) return got.failed;
+  const list = got.list;
   const pods = list.items ?? [];
   const why = `kubectl -n ${settings.namespace} describe pods -l ${selector}`;
   if (pods.length === 0)
@@ -391,21 +410,13 @@ export async function checkProxyRoutes(
 ): Promise<CheckResult> {
   const id = "proxy-routes";
   const title = "Traefik PROXY routes to Mailcow";
-  const r = await kubectl(["-n", settings.namespace, "get", "ingressroutetcps.traefik.io", "-o", "json"]);
-  if (r.code !== 0)
-    return result(id, title, "fail", `cannot list IngressRouteTCPs: ${firstLine(r.stderr)}`, "check the Traefik CRDs");
-  let list: RouteList;
-  try {
-    list = JSON.parse(r.stdout) as RouteList;
-  } catch {
-    return result(
-      id,
-      title,
-      "fail",
-      "kubectl returned something that is not JSON",
-      "run the same command by hand to see why",
-    );
-  }
+  const got = await kubectlList<RouteList>(
+    kubectl,
+    ["-n", settings.namespace, "get", "ingressroutetcps.traefik.io", "-o", "json"],
+    { id, title, what: "IngressRouteTCPs", hint: "check the Traefik CRDs" },
+  );
+  if ("failed" in got) return got.failed;
+  const list = got.list;
   const problems: string[] = [];
   for (const entrypoint of settings.entrypoints) {
     const listener = PROXY_LISTENERS[entrypoint];
