@@ -149,6 +149,19 @@ describe("zone checks", () => {
     expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("mailcow-0") });
   });
 
+  it("fail, saying so, when kubectl fails or answers something that is not JSON", async () => {
+    const broken = async () => ({ code: 0, stdout: "<html>proxy error</html>", stderr: "" });
+    expect(await checkMailcowReady(broken, SETTINGS)).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(/not JSON/),
+    });
+    const denied = async () => ({ code: 1, stdout: "", stderr: "Error from server (Forbidden): routes\nmore" });
+    expect(await checkProxyRoutes(denied, SETTINGS)).toMatchObject({
+      status: "fail",
+      detail: "cannot list IngressRouteTCPs: Error from server (Forbidden): routes",
+    });
+  });
+
   it("fail when a PROXY route is missing, naming the entrypoint", async () => {
     const cluster = healthyCluster();
     cluster.routes = (cluster.routes ?? []).filter(
