@@ -49,7 +49,8 @@ export function adminSourceRange(web: Pick<WebSettings, "adminAllowList">, clust
   return [...new Set([cluster.podCidr, cluster.serviceCidr, ...web.adminAllowList])];
 }
 
-function anyPathPrefix(prefixes: readonly string[]): string {
+/** `(PathPrefix(`a`) || PathPrefix(`b`))`. */
+export function anyPathPrefix(prefixes: readonly string[]): string {
   return `(${prefixes.map((p) => `PathPrefix(\`${p}\`)`).join(" || ")})`;
 }
 

@@ -61,6 +61,46 @@ const domainField = (field: string) =>
 
 const reportAddress = z.union([z.string().min(1), z.literal(false)]);
 
+const K8S_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const K8S_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The zone namespace when `webTls.namespace` is not given (the zone's own default). */
+export const DEFAULT_WEB_TLS_NAMESPACE = "mail-zone";
+/** Traefik's HTTPS entrypoint when `webTls.entrypoint` is not given (the zone's `web.entrypoint` default). */
+export const DEFAULT_WEB_TLS_ENTRYPOINT = "websecure";
+
+/**
+ * Per-site web certificate for `autoconfig.`, `autodiscover.` and `mta-sts.<domain>` (components/site-web-tls.ts).
+ * Absent: nothing is created and those hosts get the mail host's certificate.
+ */
+export const webTlsSchema = z
+  .object({
+    /** The zone namespace, where Mailcow's nginx Service lives and Traefik reads the route and Secret. */
+    namespace: z
+      .string()
+      .max(63)
+      .regex(K8S_LABEL, { error: "expected a namespace name: lowercase letters, digits and inner '-'" })
+      .default(DEFAULT_WEB_TLS_NAMESPACE),
+    /** cert-manager issuer of the certificate. */
+    issuer: z
+      .object({
+        kind: z.enum(["ClusterIssuer", "Issuer"]),
+        name: z
+          .string()
+          .max(253)
+          .regex(K8S_SUBDOMAIN, { error: "expected an issuer name: lowercase letters, digits, '-' and '.'" }),
+      })
+      .strict(),
+    /** Traefik entrypoint serving HTTPS. */
+    entrypoint: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, { error: "expected a Traefik entrypoint name such as websecure" })
+      .default(DEFAULT_WEB_TLS_ENTRYPOINT),
+  })
+  .strict();
+
+export type WebTlsSettings = z.output<typeof webTlsSchema>;
+
 export const siteInputSchema = z
   .object({
     /** The site's slug; also the stack name. */
@@ -141,6 +181,8 @@ export const siteInputSchema = z
       .default([]),
     /** TTL of every record in seconds (default 3600). */
     ttl: z.int().min(60).max(86_400).default(SITE_RECORD_DEFAULTS.ttl),
+    /** A certificate and route for the site's client-configuration hosts (absent: none). */
+    webTls: webTlsSchema.optional(),
   })
   .strict()
   .superRefine((site, ctx) => {
@@ -245,6 +287,7 @@ const KEY_KINDS = {
   cloudflare: "json",
   allowedSuffixes: "json",
   ttl: "number",
+  webTls: "json",
 } as const satisfies Record<keyof SiteInput, string>;
 
 type SiteConfigKey = keyof typeof KEY_KINDS;

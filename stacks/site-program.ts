@@ -1,11 +1,12 @@
 /**
  * The per-site inline program the controller runs through the Automation API (project `mail-sites`, stack = slug),
  * and that `npm run preview -- --site FILE` runs under the mock engine. It reads the `mail-sites:*` config, builds
- * the site's `SiteMailDns` and returns the records to publish.
+ * the site's `SiteMailDns` (and, with `webTls`, its `SiteWebTls`) and returns the records to publish.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { SiteMailDns } from "../components/site-mail-dns";
 import { type MailDnsRecord, mtaStsPolicy } from "../components/site-records";
+import { SiteWebTls } from "../components/site-web-tls";
 import { decodeSiteConfig, recordsForSite, type SiteInput } from "./site-config";
 
 export interface SiteProgramOutputs {
@@ -25,6 +26,10 @@ export function loadSiteConfig(): SiteInput {
 export async function siteProgram(): Promise<SiteProgramOutputs> {
   const input = loadSiteConfig();
   new SiteMailDns(input.slug, { input });
+  // Disabled: not declared, so `up` removes the certificate and route along with the records.
+  if (input.enabled && input.webTls) {
+    new SiteWebTls(input.slug, { slug: input.slug, domain: input.domain, webTls: input.webTls });
+  }
   const records = recordsForSite(input);
   return {
     provider: input.dnsProvider,
