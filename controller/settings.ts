@@ -21,6 +21,14 @@ export interface NameServerSetting {
   port: number;
 }
 
+/** Per-site web certificates (`SITE_WEB_TLS_*`); absent when `SITE_WEB_TLS_ISSUER` is unset. */
+export interface SiteWebTlsSetting {
+  issuer: { kind: "ClusterIssuer" | "Issuer"; name: string };
+  /** The zone namespace, where the Certificate and IngressRoute go. */
+  namespace: string;
+  entrypoint: string;
+}
+
 export interface Settings {
   mailcow: {
     apiUrl: string;
@@ -57,6 +65,8 @@ export interface Settings {
     pop3: boolean;
     ttl: number;
   };
+  /** Per-site web certificates for autoconfig/autodiscover/mta-sts; undefined: off. */
+  siteWebTls: SiteWebTlsSetting | undefined;
   dkim: { selector: string; keySize: number };
   /** Checks of the published records at the domains' authoritative name servers before `ready`. */
   dnsCheck: {
@@ -164,6 +174,21 @@ const envSchema = z.object({
   MTA_STS_MODE: z.enum(["enforce", "testing", "none"]).optional(),
   POP3_ENABLED: bool(false),
   DNS_TTL: int(3600, 60, 86_400),
+  SITE_WEB_TLS_ISSUER: z
+    .string()
+    .regex(
+      /^(ClusterIssuer|Issuer)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      "expected <ClusterIssuer|Issuer>/<name>, e.g. ClusterIssuer/letsencrypt-prod",
+    )
+    .optional(),
+  SITE_WEB_TLS_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a namespace name such as mail-zone")
+    .default("mail-zone"),
+  SITE_WEB_TLS_ENTRYPOINT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, "expected a Traefik entrypoint name such as websecure")
+    .default("websecure"),
   DKIM_SELECTOR: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,63}$/, "expected a DKIM selector of letters, digits, '.', '_' or '-'")
@@ -292,6 +317,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       pop3: e.POP3_ENABLED,
       ttl: e.DNS_TTL,
     },
+    siteWebTls: siteWebTlsFrom(e.SITE_WEB_TLS_ISSUER, e.SITE_WEB_TLS_NAMESPACE, e.SITE_WEB_TLS_ENTRYPOINT),
     dkim: { selector: e.DKIM_SELECTOR, keySize: e.DKIM_KEY_SIZE },
     dnsCheck: {
       enabled: e.DNS_CHECK,
@@ -318,6 +344,18 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
     dataDir,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** `ClusterIssuer/letsencrypt-prod` (already checked by the schema) → the site stacks' `webTls`. */
+function siteWebTlsFrom(
+  issuer: string | undefined,
+  namespace: string,
+  entrypoint: string,
+): SiteWebTlsSetting | undefined {
+  if (issuer === undefined) return undefined;
+  const at = issuer.indexOf("/");
+  const kind = issuer.slice(0, at) === "Issuer" ? "Issuer" : "ClusterIssuer";
+  return { issuer: { kind, name: issuer.slice(at + 1) }, namespace, entrypoint };
 }
 
 /** Every secret value the settings hold, for scrubbing logs, annotations and error bodies. */

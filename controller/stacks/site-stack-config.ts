@@ -19,7 +19,7 @@ import {
   siteStackConfig,
 } from "../../stacks/site-config";
 import { PermanentFailure } from "../reconciler/failure";
-import type { Settings } from "../settings";
+import type { Settings, SiteWebTlsSetting } from "../settings";
 import type { StackConfig } from "./stack-runner";
 
 /** What every site's stack shares: the controller's DNS settings and the mail host. */
@@ -35,6 +35,8 @@ export interface SiteDnsDefaults {
   pop3: boolean;
   ttl: number;
   cloudflareAccountId?: string;
+  /** Per-site web certificates (`SITE_WEB_TLS_*`); absent: off. */
+  webTls?: SiteWebTlsSetting;
 }
 
 export function siteDnsDefaults(settings: Settings): SiteDnsDefaults {
@@ -51,6 +53,7 @@ export function siteDnsDefaults(settings: Settings): SiteDnsDefaults {
     pop3: dns.pop3,
     ttl: dns.ttl,
     cloudflareAccountId: dns.cloudflareAccountId,
+    ...(settings.siteWebTls ? { webTls: settings.siteWebTls } : {}),
   };
 }
 
@@ -81,6 +84,15 @@ export function siteInputFor(request: SiteStackRequest, defaults: SiteDnsDefault
     ...(defaults.cloudflareAccountId ? { cloudflare: { accountId: defaults.cloudflareAccountId } } : {}),
     allowedSuffixes: defaults.allowedSuffixes,
     ttl: defaults.ttl,
+    ...(defaults.webTls
+      ? {
+          webTls: {
+            namespace: defaults.webTls.namespace,
+            issuer: { ...defaults.webTls.issuer },
+            entrypoint: defaults.webTls.entrypoint,
+          },
+        }
+      : {}),
   };
   try {
     return parseSiteInput(raw);
