@@ -1,14 +1,16 @@
 # syntax=docker/dockerfile:1.7
-# The mail-zone controller image: Node LTS, the production dependencies, the Pulumi CLI and the Cloudflare provider
-# plugin at pinned versions, and the TypeScript sources run through tsx (see docs/controller.md, "Image").
+# The mail-zone controller image: Node LTS, the production dependencies, the Pulumi CLI and the Cloudflare and
+# Kubernetes provider plugins at pinned versions, and the TypeScript sources run through tsx (see docs/controller.md, "Image").
 #
 #   docker build -t mail-zone-controller:dev .
 #
-# The CLI version follows the @pulumi/pulumi SDK in package-lock.json; the plugin version follows @pulumi/cloudflare.
+# The CLI version follows the @pulumi/pulumi SDK in package-lock.json; the plugin versions follow @pulumi/cloudflare
+# and @pulumi/kubernetes (the site stacks' web certificates, SITE_WEB_TLS_ISSUER).
 
 ARG NODE_IMAGE=node:24.11.1-bookworm-slim
 ARG PULUMI_VERSION=3.248.0
 ARG CLOUDFLARE_PLUGIN_VERSION=6.22.1
+ARG KUBERNETES_PLUGIN_VERSION=4.34.2
 
 # ---- production node_modules -------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
@@ -16,10 +18,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-# ---- Pulumi CLI and provider plugin, checked against the published checksums ---------------------------------------
+# ---- Pulumi CLI (checked against the published checksums) and provider plugins -----------------------------------
 FROM ${NODE_IMAGE} AS pulumi
 ARG PULUMI_VERSION
 ARG CLOUDFLARE_PLUGIN_VERSION
+ARG KUBERNETES_PLUGIN_VERSION
 ARG TARGETARCH
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
@@ -33,12 +36,16 @@ RUN set -eu; \
     curl -fsSLO "${base}/sdk/pulumi-${PULUMI_VERSION}-checksums.txt"; \
     grep " ${cli_tgz}\$" "pulumi-${PULUMI_VERSION}-checksums.txt" | sha256sum -c -; \
     tar -xzf "${cli_tgz}" -C /opt; \
-    plugin_tgz="pulumi-resource-cloudflare-v${CLOUDFLARE_PLUGIN_VERSION}-linux-${plugin}.tar.gz"; \
-    curl -fsSLO "${base}/plugins/${plugin_tgz}"; \
     mkdir -p /opt/pulumi-plugins; \
-    tar -xzf "${plugin_tgz}" -C /opt/pulumi-plugins; \
-    # An executable on PATH named pulumi-resource-<name> is an "ambient" plugin: no download at run time.
-    mv /opt/pulumi-plugins/pulumi-resource-cloudflare /opt/pulumi/; \
+    for spec in "cloudflare:${CLOUDFLARE_PLUGIN_VERSION}" "kubernetes:${KUBERNETES_PLUGIN_VERSION}"; do \
+      name="${spec%%:*}"; version="${spec#*:}"; \
+      plugin_tgz="pulumi-resource-${name}-v${version}-linux-${plugin}.tar.gz"; \
+      curl -fsSLO "${base}/plugins/${plugin_tgz}"; \
+      mkdir -p "/opt/pulumi-plugins/${name}"; \
+      tar -xzf "${plugin_tgz}" -C "/opt/pulumi-plugins/${name}"; \
+      # An executable on PATH named pulumi-resource-<name> is an "ambient" plugin: no download at run time.
+      mv "/opt/pulumi-plugins/${name}/pulumi-resource-${name}" /opt/pulumi/; \
+    done; \
     /opt/pulumi/pulumi version
 
 # ---- runtime -----------------------------------------------------------------------------------------------------

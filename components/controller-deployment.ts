@@ -1,7 +1,8 @@
 /**
  * The controller in the platform namespace: one replica (runs are serialised per site in memory, and the Pulumi
  * state lives on a ReadWriteOnce volume, so two pods must never overlap: `Recreate`), a ServiceAccount whose
- * ClusterRole can only read and patch namespaces, a Service for the panel, a volume for the state backend, and a
+ * ClusterRole can only read and patch namespaces (plus, with per-site web certificates, a Role in the zone namespace
+ * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and a
  * Secret with a generated bearer token and Pulumi passphrase. Mailcow's URL and key come from the zone's controller
  * Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys.
  */
@@ -37,7 +38,29 @@ export interface ControllerDeploymentArgs {
   imagePullSecrets?: pulumi.Input<string>[];
   /** Extra bearer tokens accepted besides the generated one (rotation), comma-separated in the Secret. */
   extraTokens?: pulumi.Input<string>[];
+  /**
+   * The zone namespace, when per-site web certificates are on (`SITE_WEB_TLS_ISSUER`): the site stacks then create
+   * Certificates and IngressRoutes there, and a Role allows exactly that. Absent: no Role.
+   */
+  siteWebTlsNamespace?: pulumi.Input<string>;
 }
+
+/** Name of the Role (and its binding) for the site web certificates in the zone namespace. */
+export const SITE_WEB_TLS_ROLE = `${CONTROLLER_NAME}-site-web-tls`;
+
+/** What the site stacks manage in the zone namespace: their Certificate and IngressRoute, nothing else. */
+export const SITE_WEB_TLS_RULES = [
+  {
+    apiGroups: ["cert-manager.io"],
+    resources: ["certificates"],
+    verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+  },
+  {
+    apiGroups: ["traefik.io"],
+    resources: ["ingressroutes"],
+    verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+  },
+];
 
 const DATA_DIR = "/data";
 
@@ -104,6 +127,26 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    if (args.siteWebTlsNamespace !== undefined) {
+      const siteRole = new k8s.rbac.v1.Role(
+        `${name}-site-web-tls-role`,
+        {
+          metadata: { name: SITE_WEB_TLS_ROLE, namespace: args.siteWebTlsNamespace, labels },
+          rules: SITE_WEB_TLS_RULES,
+        },
+        parent,
+      );
+      new k8s.rbac.v1.RoleBinding(
+        `${name}-site-web-tls-binding`,
+        {
+          metadata: { name: SITE_WEB_TLS_ROLE, namespace: args.siteWebTlsNamespace, labels },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: siteRole.metadata.name },
+          subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+        },
+        parent,
+      );
+    }
 
     const volume = new k8s.core.v1.PersistentVolumeClaim(
       `${name}-data`,

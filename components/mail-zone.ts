@@ -86,17 +86,25 @@ export class MailZone extends pulumi.ComponentResource {
 
     const controller = config.controller;
     if (controller.enabled && controller.image) {
+      const siteWebTls = controller.env.SITE_WEB_TLS_ISSUER !== undefined && controller.env.SITE_WEB_TLS_ISSUER !== "";
+      // The sites' web objects go where the Role is: this zone's namespace, unless the operator says otherwise.
+      const controllerEnv: Record<string, pulumi.Input<string>> = siteWebTls &&
+      controller.env.SITE_WEB_TLS_NAMESPACE === undefined
+        ? { ...controller.env, SITE_WEB_TLS_NAMESPACE: this.namespace }
+        : controller.env;
       this.controller = new ControllerDeployment(
         `${name}-controller`,
         {
           namespace: this.controllerSecretNamespace,
           image: controller.image,
           mailcowSecretName: this.controllerSecretName,
-          settings: controller.env,
+          settings: controllerEnv,
           cloudflareTokenSecret: controller.cloudflareTokenSecret,
           storageSize: controller.storageSize,
           storageClassName: controller.storageClass,
           resources: controller.resources,
+          // The site stacks create their web Certificates and IngressRoutes here when the controller is told to.
+          ...(siteWebTls ? { siteWebTlsNamespace: this.namespace } : {}),
         },
         { parent: this, dependsOn: [this.secrets] },
       );
