@@ -26,10 +26,11 @@ async function planZone(env: Record<string, string>) {
 }
 
 const controllerEnv = (plan: Awaited<ReturnType<typeof planZone>>) => {
-  const deployment = plan.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment") as {
-    inputs: { spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } } };
+  const deployment = plan.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment");
+  const spec = deployment?.inputs.spec as {
+    template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
   };
-  return Object.fromEntries(deployment.inputs.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]));
+  return Object.fromEntries(spec.template.spec.containers[0].env.map((e) => [e.name, e.value]));
 };
 
 describe("MailZone with per-site web certificates", () => {
