@@ -312,15 +312,27 @@ function targetVolumes(
   };
 }
 
+/** Mailcow's covered volumes under /data/<volume>: read-only for the backup, writable for a restore. */
+function coveredMounts(readOnly: boolean) {
+  return COVERED_VOLUMES.map((v) => ({
+    name: volumeName(v),
+    mountPath: `${PATHS.data}/${v}`,
+    ...(readOnly ? { readOnly: true } : {}),
+  }));
+}
+
+function coveredVolumes(claims: BackupPlanInput["claims"], readOnly: boolean): IVolume[] {
+  return COVERED_VOLUMES.map((v) => ({
+    name: volumeName(v),
+    persistentVolumeClaim: { claimName: claims[v], ...(readOnly ? { readOnly: true } : {}) },
+  }));
+}
+
 /** The backup Job's pod: save Redis, dump MySQL, export Secrets, then archive every covered volume to the target. */
 export function backupPodSpec(input: BackupPlanInput): IPodSpec {
   const { settings, mailcow } = input;
   const target = targetVolumes(settings, false);
-  const dataMounts = COVERED_VOLUMES.map((v) => ({
-    name: volumeName(v),
-    mountPath: `${PATHS.data}/${v}`,
-    readOnly: true,
-  }));
+  const dataMounts = coveredMounts(true);
   const common = [
     { name: "tmp", mountPath: PATHS.tmp },
     { name: "staging", mountPath: PATHS.staging },
@@ -389,17 +401,7 @@ export function backupPodSpec(input: BackupPlanInput): IPodSpec {
         volumeMounts: [...common, ...dataMounts, ...target.mounts],
       },
     ],
-    volumes: [
-      TMP_VOLUME,
-      STAGING_VOLUME,
-      ...COVERED_VOLUMES.map(
-        (v): IVolume => ({
-          name: volumeName(v),
-          persistentVolumeClaim: { claimName: input.claims[v], readOnly: true },
-        }),
-      ),
-      ...target.volumes,
-    ],
+    volumes: [TMP_VOLUME, STAGING_VOLUME, ...coveredVolumes(input.claims, true), ...target.volumes],
   };
 }
 
@@ -434,20 +436,10 @@ export function restoreFilesPodSpec(input: BackupPlanInput): IPodSpec {
         // Writing files back with their owners and modes needs these, and only these.
         securityContext: hardened({ add: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"], runAsRoot: true }),
         resources: resources("512Mi"),
-        volumeMounts: [
-          { name: "tmp", mountPath: PATHS.tmp },
-          ...COVERED_VOLUMES.map((v) => ({ name: volumeName(v), mountPath: `${PATHS.data}/${v}` })),
-          ...target.mounts,
-        ],
+        volumeMounts: [{ name: "tmp", mountPath: PATHS.tmp }, ...coveredMounts(false), ...target.mounts],
       },
     ],
-    volumes: [
-      TMP_VOLUME,
-      ...COVERED_VOLUMES.map(
-        (v): IVolume => ({ name: volumeName(v), persistentVolumeClaim: { claimName: input.claims[v] } }),
-      ),
-      ...target.volumes,
-    ],
+    volumes: [TMP_VOLUME, ...coveredVolumes(input.claims, false), ...target.volumes],
   };
 }
 
