@@ -2,9 +2,10 @@ import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CLIENT_CONFIG_PATH_PREFIXES } from "../components/web-route-specs";
 import { type PlannedResource, planProgram } from "./preview/engine";
+import { previewCalls } from "./preview/preview-calls";
 import { validatePlan } from "./preview/validate";
 import { parseSiteInput, SITE_PROJECT, SiteConfigError, type SiteInputRaw, siteStackConfig } from "./site-config";
-import { previewSiteCalls, siteProgram } from "./site-program";
+import { siteProgram } from "./site-program";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 const INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute";
@@ -29,7 +30,7 @@ async function plan(raw: SiteInputRaw) {
     project: SITE_PROJECT,
     stack: input.slug,
     config,
-    call: previewSiteCalls,
+    call: previewCalls,
   });
   const ofType = (type: string) => result.resources.filter((r) => r.type === type);
   return { ...result, certificates: ofType(CERTIFICATE), routes: ofType(INGRESS_ROUTE) };

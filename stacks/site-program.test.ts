@@ -2,8 +2,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { buildSiteRecords, type MailDnsRecord } from "../components/site-records";
 import { type PlannedResource, planProgram } from "./preview/engine";
+import { CLOUDFLARE_GET_ZONE, previewCalls } from "./preview/preview-calls";
 import { parseSiteInput, SITE_PROJECT, type SiteInputRaw, siteStackConfig } from "./site-config";
-import { CLOUDFLARE_GET_ZONE, previewSiteCalls, siteProgram } from "./site-program";
+import { siteProgram } from "./site-program";
 
 const DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord";
 
@@ -34,7 +35,7 @@ async function plan(raw: SiteInputRaw) {
     config,
     call: (token, inputs) => {
       lookups.push({ token, inputs });
-      return previewSiteCalls(token, inputs);
+      return previewCalls(token, inputs);
     },
   });
   const dnsRecords = result.resources.filter((r) => r.type === DNS_RECORD);

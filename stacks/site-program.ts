@@ -37,17 +37,3 @@ export async function siteProgram(): Promise<SiteProgramOutputs> {
     ...(input.enabled ? { mtaStsPolicy: mtaStsPolicy(input) } : {}),
   };
 }
-
-/** The invoke token of the Cloudflare zone lookup. */
-export const CLOUDFLARE_GET_ZONE = "cloudflare:index/getZone:getZone";
-
-/**
- * Invoke answers for running `siteProgram` offline (preview, tests): the Cloudflare zone lookup returns a placeholder
- * zone named as asked. Pass as `planProgram(..., { call: previewSiteCalls })`.
- */
-export function previewSiteCalls(token: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
-  if (token !== CLOUDFLARE_GET_ZONE) return undefined;
-  const filter = (inputs.filter ?? {}) as { name?: string };
-  const name = filter.name ?? "unknown-zone";
-  return { id: `preview-zone-${name}`, name, status: "active" };
-}

@@ -4,8 +4,9 @@
  * process-wide); an optional artificial delay, outside that lock, stands in for a real run's duration in benchmarks.
  */
 import { planProgram, redactSecrets } from "../../stacks/preview/engine";
+import { previewCalls } from "../../stacks/preview/preview-calls";
 import { SITE_PROJECT } from "../../stacks/site-config";
-import { previewSiteCalls, siteProgram } from "../../stacks/site-program";
+import { siteProgram } from "../../stacks/site-program";
 import { abortError, systemClock } from "../clock";
 import { errorMessage } from "../redact";
 import { type RunOptions, type StackConfig, StackRunError, type StackRunner, type UpResult } from "./stack-runner";
@@ -34,7 +35,7 @@ export class PreviewRunner implements StackRunner {
     let plan: Awaited<ReturnType<typeof planProgram>>;
     try {
       plan = await this.exclusive(() =>
-        planProgram(program, { project: SITE_PROJECT, stack: slug, config: plain, secretKeys, call: previewSiteCalls }),
+        planProgram(program, { project: SITE_PROJECT, stack: slug, config: plain, secretKeys, call: previewCalls }),
       );
     } catch (err) {
       // The program refused its config: no retry will change that.

@@ -3,10 +3,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { type StandInOptions, standInZoneProgram } from "../../test/doubles/zone-program/stand-in";
 import { main, parsePreviewArgs, UsageError } from "./cli";
 import { SECURE_PLACEHOLDER } from "./config-file";
 import { DEFAULT_PROGRAMS, type Programs, REPO_ROOT } from "./targets";
-import { type StandInOptions, standInZoneProgram } from "./test-doubles/stand-in-zone-program";
 
 const dir = mkdtempSync(path.join(tmpdir(), "preview-cli-"));
 const stackFile = path.join(dir, "Pulumi.test.yaml");
