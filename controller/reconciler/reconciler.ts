@@ -7,6 +7,9 @@
  * With a DNS checker, an enable run ends after the stack's `up` with the site still `provisioning`; the records are
  * then checked at the domain's authoritative servers outside the run queue (a slot is never held while DNS
  * propagates), and the site becomes `ready` when they verify, or `error` when the deadline passes.
+ *
+ * This module owns the flow (intake, queue, retries, status writes, views); the steps that talk to Mailcow and the
+ * stack runner live in `converge.ts`, the scheduling of the DNS checks in `dns-check-scheduler.ts`.
  */
 import type { MailDnsRecord } from "../../components/site-records";
 import { type Clock, isAbortError, systemClock } from "../clock";
@@ -28,34 +31,20 @@ import {
   siteRecordsFor,
   siteStackConfigFor,
 } from "../stacks/site-stack-config";
-import type { RunProgress, StackConfig, StackRunner } from "../stacks/stack-runner";
+import type { StackConfig, StackRunner } from "../stacks/stack-runner";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
-import {
-  blockingVerified,
-  CheckLimiter,
-  DNS_CHECK_DEFAULTS,
-  type DnsCheckPolicy,
-  type DnsRecordChecker,
-  dnsDeadlineMessage,
-  nextCheckDelay,
-  type RecordCheck,
-} from "./dns-verification";
-import { classifyFailure, PermanentFailure } from "./failure";
+import { type Desired, SiteConverger } from "./converge";
+import { type DnsCheckOutcome, DnsCheckScheduler } from "./dns-check-scheduler";
+import type { DnsCheckPolicy, DnsRecordChecker, RecordCheck } from "./dns-verification";
+import { classifyFailure } from "./failure";
 import { KeyLock } from "./key-lock";
 import { CoalescingQueue } from "./work-queue";
 
-export type Desired = "enabled" | "disabled" | "purged";
-/** `provisioning`: the stack is up and the records are being checked (outside the run). */
-type Reached = "ready" | "provisioning" | "disabled" | "purged";
+export type { Desired } from "./converge";
+export type { DnsCheckOutcome } from "./dns-check-scheduler";
 
 /** How a run ended, for metrics and logs. `dns-pending`: enable done, the records' checks continue after the run. */
 export type RunResult = "ready" | "dns-pending" | "disabled" | "purged" | "error" | "aborted" | "superseded" | "gone";
-
-/**
- * How one DNS check of a site ended: `verified` (the blocking records all verify), `pending` (another check is
- * scheduled), `timed-out` (the deadline passed), `superseded` (a request or run took over; nothing was written).
- */
-export type DnsCheckOutcome = "verified" | "pending" | "timed-out" | "superseded";
 
 export interface ReconcilerLogger {
   debug(obj: object, msg?: string): void;
@@ -163,25 +152,6 @@ interface LiveRun {
   total: number;
   retrying: boolean;
   startedAt: number;
-  /** Set by an enable whose records are to be checked once the run has written its outcome. */
-  verify?: VerifyRequest;
-}
-
-interface VerifyRequest {
-  domain: string;
-  records: MailDnsRecord[];
-  /** The site was already `ready`: a failed check only writes the last error, the status stays. */
-  keepReady: boolean;
-}
-
-/** A site's records being checked: one per site, outside the run queue, cancelled by any request or run. */
-interface Verification extends VerifyRequest {
-  generation: number;
-  startedAt: number;
-  deadline: number;
-  checks: number;
-  nextCheckAt: number | null;
-  controller: AbortController;
 }
 
 const NO_RUN_NEEDED_STATUSES: ReadonlySet<MailStatus | null> = new Set([null, "disabled", "purged"]);
@@ -208,15 +178,11 @@ export class Reconciler {
   private readonly records = new Map<string, MailDnsRecord[]>();
   /** Stacks whose lock may be stale (a crashed run, or a lock conflict no run of ours holds). */
   private readonly staleLockSuspects = new Set<string>();
-  private readonly verifications = new Map<string, Verification>();
-  /** The last DNS check of each enabled site, for the status. */
-  private readonly dnsReports = new Map<string, { checkedAt: number; records: RecordCheck[] }>();
-  private readonly dnsPolicy: Required<DnsCheckPolicy>;
-  private readonly checkLimiter: CheckLimiter;
+  private readonly converger: SiteConverger;
+  private readonly dnsChecks: DnsCheckScheduler;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly redact: Redactor;
-  private readonly stackConfig: (request: SiteStackRequest) => StackConfig;
   private accepting = true;
   private resyncTimer: NodeJS.Timeout | undefined;
 
@@ -227,15 +193,31 @@ export class Reconciler {
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.redact = deps.redact ?? createRedactor([]);
-    this.stackConfig = deps.stackConfig ?? ((request) => siteStackConfigFor(request, options.dns));
-    const policy: DnsCheckPolicy = options.dnsCheck ?? DNS_CHECK_DEFAULTS;
-    this.dnsPolicy = {
-      intervalMs: policy.intervalMs,
-      timeoutMs: policy.timeoutMs,
-      maxIntervalMs: Math.max(policy.maxIntervalMs ?? 300_000, policy.intervalMs),
-      maxParallelChecks: policy.maxParallelChecks ?? DNS_CHECK_DEFAULTS.maxParallelChecks,
-    };
-    this.checkLimiter = new CheckLimiter(this.dnsPolicy.maxParallelChecks);
+    this.dnsChecks = new DnsCheckScheduler(
+      {
+        checker: deps.dnsChecker,
+        sites: deps.sites,
+        locks: this.locks,
+        generationOf: (slug) => this.intents.get(slug)?.generation ?? 0,
+        clock: this.clock,
+        redact: this.redact,
+        logger: deps.logger,
+        observer: deps.observer,
+      },
+      { policy: options.dnsCheck, dns: options.dns },
+    );
+    this.converger = new SiteConverger(
+      {
+        mailcow: deps.mailcow,
+        runner: deps.runner,
+        stackConfig: deps.stackConfig ?? ((request) => siteStackConfigFor(request, options.dns)),
+        staleLockSuspects: this.staleLockSuspects,
+        records: this.records,
+        forgetDnsReport: (slug) => this.dnsChecks.forgetReport(slug),
+        checksDns: Boolean(deps.dnsChecker),
+      },
+      options,
+    );
     this.queue = new CoalescingQueue(
       options.maxParallelRuns,
       (slug, signal) => this.run(slug, signal),
@@ -353,7 +335,7 @@ export class Reconciler {
   async shutdown(deadlineMs: number): Promise<void> {
     this.accepting = false;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    for (const slug of [...this.verifications.keys()]) this.cancelVerification(slug);
+    this.dnsChecks.cancelAll();
     this.queue.stop();
     const finished = await this.queue.drain(deadlineMs);
     if (!finished) {
@@ -369,7 +351,7 @@ export class Reconciler {
 
   /** Sites whose records are being checked (they hold no run slot). */
   dnsPendingCount(): number {
-    return this.verifications.size;
+    return this.dnsChecks.pendingCount();
   }
 
   queueDepth(): number {
@@ -388,7 +370,7 @@ export class Reconciler {
 
   private async run(slug: string, signal: AbortSignal): Promise<void> {
     // The run re-reads the desired state; an enable restarts the checks after its `up`.
-    this.cancelVerification(slug);
+    this.dnsChecks.cancel(slug);
     const intent = this.intents.get(slug);
     const generation = intent?.generation ?? 0;
     const live: LiveRun = {
@@ -417,7 +399,6 @@ export class Reconciler {
     for (let attempt = 1; ; attempt++) {
       live.attempt = attempt;
       live.retrying = false;
-      live.verify = undefined;
       let desired: Desired | null = null;
       try {
         // Level-triggered: every attempt reads the desired state afresh.
@@ -426,8 +407,7 @@ export class Reconciler {
         desired = desiredOf(site.mail);
         live.desired = desired;
         await this.markInProgress(site, desired, generation);
-        const achieved = await this.converge(site, desired, live, signal);
-        const verify = live.verify;
+        const { reached: achieved, dnsCheck } = await this.converger.converge(site, desired, live, signal);
         const written = await this.finish(
           slug,
           generation,
@@ -435,7 +415,7 @@ export class Reconciler {
           { status: achieved, lastError: "" },
           true,
           // Inside the site's lock, so no request slips between the status write and the checks' start.
-          verify ? (current) => this.startVerification(slug, current, verify) : undefined,
+          dnsCheck ? (current) => this.dnsChecks.start(slug, current, dnsCheck) : undefined,
         );
         if (!written) return "superseded";
         return achieved === "provisioning" ? "dns-pending" : achieved;
@@ -480,224 +460,6 @@ export class Reconciler {
     }
   }
 
-  /** Brings one site to `desired`; returns the status it reached. */
-  private async converge(site: Site, desired: Desired, live: LiveRun, signal: AbortSignal): Promise<Reached> {
-    if (desired === "enabled") return this.enable(site, live, signal);
-    if (desired === "disabled") return this.disable(site, live, signal);
-    return this.purge(site, live, signal);
-  }
-
-  private async enable(site: Site, live: LiveRun, signal: AbortSignal): Promise<Reached> {
-    const { mailcow } = this.deps;
-    if (!site.domain) throw new PermanentFailure(`site ${site.slug} has no domain annotation`, "site_has_no_domain");
-    const domain = checkSiteDomain(site.domain, this.options.dns);
-    const previous = site.mail.domain;
-    const ensured = await mailcow.ensureDomain(domain, this.options.domainLimits, this.options.rateLimit);
-    if (!ensured.value.active) await mailcow.setDomainActive(domain, true);
-    if (!ensured.created && rateLimitDiffers(ensured.value.rateLimit, this.options.rateLimit)) {
-      await mailcow.setDomainRateLimit(domain, this.options.rateLimit);
-    }
-    const dkim = (await mailcow.ensureDkim(domain, this.options.dkim.selector, this.options.dkim.keySize)).value;
-    const request: SiteStackRequest = {
-      slug: site.slug,
-      domain,
-      enabled: true,
-      dkim: { selector: dkim.selector, txt: dkim.txt },
-    };
-    const result = await this.up(site.slug, this.stackConfig(request), live, signal);
-    const records = Array.isArray(result.outputs.records)
-      ? (result.outputs.records as MailDnsRecord[])
-      : siteRecordsFor(request, this.options.dns);
-    this.records.set(site.slug, records);
-    // The site moved to another domain: the old one stops receiving (its mailboxes are kept).
-    if (previous && previous !== domain) {
-      const old = await mailcow.getDomain(previous);
-      if (old?.active) await mailcow.setDomainActive(previous, false);
-      this.dnsReports.delete(site.slug);
-    }
-    if (!this.deps.dnsChecker) return "ready";
-    // A resync of a working site re-checks its records without taking it out of `ready`.
-    const keepReady = site.mail.status === "ready" && previous === domain;
-    live.verify = { domain, records, keepReady };
-    return keepReady ? "ready" : "provisioning";
-  }
-
-  private async disable(site: Site, live: LiveRun, signal: AbortSignal): Promise<Reached> {
-    this.records.delete(site.slug);
-    this.dnsReports.delete(site.slug);
-    const domain = this.mailDomainOf(site);
-    // Never enabled: nothing in Mailcow, no stack.
-    if (!domain || site.mail.status === null) return "disabled";
-    await this.takeDownRecords(site.slug, domain, live, signal);
-    const current = await this.deps.mailcow.getDomain(domain);
-    if (current?.active) await this.deps.mailcow.setDomainActive(domain, false);
-    return "disabled";
-  }
-
-  private async purge(site: Site, live: LiveRun, signal: AbortSignal): Promise<Reached> {
-    this.records.delete(site.slug);
-    this.dnsReports.delete(site.slug);
-    if (site.mail.status === "purged") return "purged";
-    const domain = this.mailDomainOf(site);
-    if (domain) {
-      await this.takeDownRecords(site.slug, domain, live, signal);
-      await this.deps.mailcow.purgeDomain(domain);
-    }
-    if (this.deps.runner.destroy) {
-      await this.clearLockIfSuspect(site.slug);
-      await this.deps.runner.destroy(site.slug, { signal, onProgress: (p) => this.progress(live, p) });
-    }
-    return "purged";
-  }
-
-  /** The stack with `enabled=false`: the records go, the stack stays (so a later enable is a plain update). */
-  private async takeDownRecords(slug: string, domain: string, live: LiveRun, signal: AbortSignal): Promise<void> {
-    let config: StackConfig;
-    try {
-      config = this.stackConfig({ slug, domain, enabled: false });
-    } catch (err) {
-      // A domain the stack refuses was never published by it: nothing to take down.
-      if (err instanceof PermanentFailure) return;
-      throw err;
-    }
-    await this.up(slug, config, live, signal);
-  }
-
-  private async up(slug: string, config: StackConfig, live: LiveRun, signal: AbortSignal) {
-    await this.clearLockIfSuspect(slug);
-    live.done = 0;
-    live.total = 0;
-    return this.deps.runner.up(slug, config, { signal, onProgress: (p) => this.progress(live, p) });
-  }
-
-  private async clearLockIfSuspect(slug: string): Promise<void> {
-    if (!this.staleLockSuspects.has(slug)) return;
-    await this.deps.runner.clearStaleLock(slug);
-    this.staleLockSuspects.delete(slug);
-  }
-
-  private progress(live: LiveRun, p: RunProgress): void {
-    live.done = p.done;
-    live.total = Math.max(p.total, p.done);
-  }
-
-  private mailDomainOf(site: Site): string | null {
-    if (site.mail.domain) return site.mail.domain;
-    if (!site.domain) return null;
-    try {
-      return checkSiteDomain(site.domain, { mailHost: "", allowedSuffixes: [] });
-    } catch {
-      return null;
-    }
-  }
-
-  // ---- DNS checks (outside the run queue) ------------------------------------------------------------------------
-
-  private startVerification(slug: string, generation: number, request: VerifyRequest): void {
-    this.cancelVerification(slug);
-    const now = this.clock.now();
-    const verification: Verification = {
-      ...request,
-      generation,
-      startedAt: now,
-      deadline: now + this.dnsPolicy.timeoutMs,
-      checks: 0,
-      nextCheckAt: now,
-      controller: new AbortController(),
-    };
-    this.verifications.set(slug, verification);
-    void this.verify(slug, verification).catch((err: unknown) => {
-      this.deps.logger?.error({ slug, err: this.safe(err) }, "DNS checks crashed");
-      if (this.verifications.get(slug) === verification) this.verifications.delete(slug);
-    });
-  }
-
-  private cancelVerification(slug: string): void {
-    const verification = this.verifications.get(slug);
-    if (!verification) return;
-    this.verifications.delete(slug);
-    verification.controller.abort();
-  }
-
-  /** Checks until the blocking records verify or the deadline passes; the first check is immediate. */
-  private async verify(slug: string, v: Verification): Promise<void> {
-    const checker = this.deps.dnsChecker;
-    if (!checker) return;
-    const signal = v.controller.signal;
-    const current = () => !signal.aborted && this.verifications.get(slug) === v;
-    for (;;) {
-      let records: RecordCheck[];
-      try {
-        records = (await this.checkLimiter.run(() => checker.check(v.domain, v.records))).records;
-      } catch (err) {
-        // The checker reports DNS trouble as pending records; anything it throws is treated the same way.
-        const detail = `could not check: ${this.safe(err)}`;
-        records = v.records.map((r) => ({ name: r.name, type: r.type, purpose: r.purpose, state: "pending", detail }));
-      }
-      if (!current()) return this.deps.observer?.dnsChecked?.(slug, "superseded");
-      v.checks++;
-      const now = this.clock.now();
-      this.dnsReports.set(slug, { checkedAt: now, records });
-      let outcome: DnsCheckOutcome = "pending";
-      let patch: Partial<MailState> | null = null;
-      if (blockingVerified(records)) {
-        outcome = "verified";
-        patch = v.keepReady ? null : { status: "ready", lastError: "" };
-      } else if (now >= v.deadline) {
-        outcome = "timed-out";
-        const message = shortMessage(
-          dnsDeadlineMessage(records, now - v.startedAt, this.options.dns.provider),
-          this.redact,
-        );
-        patch = v.keepReady ? { lastError: message } : { status: "error", lastError: message };
-      }
-      let delay: number;
-      if (outcome === "pending") {
-        delay = Math.min(nextCheckDelay(v.checks, this.dnsPolicy), v.deadline - now);
-        this.deps.logger?.debug({ slug, checks: v.checks, nextInMs: delay }, "DNS records not verified yet");
-      } else {
-        const written = patch ? await this.writeVerification(slug, v, patch) : "written";
-        if (written !== "failed") {
-          if (this.verifications.get(slug) === v) this.verifications.delete(slug);
-          const result = written === "stale" ? "superseded" : outcome;
-          const log = outcome === "timed-out" ? "warn" : "info";
-          this.deps.logger?.[log]({ slug, outcome: result, checks: v.checks }, "DNS checks finished");
-          return this.deps.observer?.dnsChecked?.(slug, result);
-        }
-        // The status write failed (Kubernetes API trouble): check and write again after an interval.
-        delay = this.dnsPolicy.intervalMs;
-      }
-      v.nextCheckAt = now + delay;
-      this.deps.observer?.dnsChecked?.(slug, "pending");
-      try {
-        await this.clock.sleep(delay, signal);
-      } catch {
-        return;
-      }
-      if (!current()) return;
-    }
-  }
-
-  /** Writes a check's outcome unless a request or run took over meanwhile. */
-  private writeVerification(
-    slug: string,
-    v: Verification,
-    patch: Partial<MailState>,
-  ): Promise<"written" | "stale" | "failed"> {
-    return this.locks.run(slug, async () => {
-      if (this.verifications.get(slug) !== v) return "stale";
-      if ((this.intents.get(slug)?.generation ?? 0) !== v.generation) return "stale";
-      try {
-        await this.deps.sites.patchMail(slug, patch);
-        return "written";
-      } catch (err) {
-        if (err instanceof SiteNotFoundError) return "stale";
-        this.deps.logger?.warn({ slug, err: this.safe(err) }, "could not record the DNS check; retrying");
-        return "failed";
-      }
-    });
-  }
-
   // ---- status writes --------------------------------------------------------------------------------------------
 
   /** A request: bump the site's generation, write its desired state, queue it. Serialised with the run's writes. */
@@ -705,7 +467,7 @@ export class Reconciler {
     await this.locks.run(site.slug, async () => {
       if (Object.keys(patch).length > 0) await this.deps.sites.patchMail(site.slug, patch);
       // Any request supersedes pending DNS checks (a disable or purge ends them; an enable's run restarts them).
-      this.cancelVerification(site.slug);
+      this.dnsChecks.cancel(site.slug);
       const previous = this.intents.get(site.slug);
       this.intents.set(site.slug, { generation: (previous?.generation ?? 0) + 1, desired });
     });
@@ -782,8 +544,8 @@ export class Reconciler {
     }
     const recordState: DnsRecordView["state"] =
       status === "ready" ? (provider === "cloudflare" ? "published" : "manual") : "pending";
-    const checked = this.deps.dnsChecker && mail.enabled ? this.dnsReports.get(site.slug) : undefined;
-    const verification = mail.enabled ? this.verifications.get(site.slug) : undefined;
+    const checked = this.deps.dnsChecker && mail.enabled ? this.dnsChecks.lastReport(site.slug) : undefined;
+    const verification = mail.enabled ? this.dnsChecks.pending(site.slug) : undefined;
     const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
     return {
       slug: site.slug,
@@ -889,9 +651,4 @@ function checkFor(checks: readonly RecordCheck[], record: MailDnsRecord, index: 
     c !== undefined && c.type === record.type && c.purpose === record.purpose && c.name === record.name.toLowerCase();
   if (same(checks[index])) return checks[index];
   return checks.find(same);
-}
-
-function rateLimitDiffers(current: RateLimit | null, wanted: RateLimit): boolean {
-  if (wanted.value === 0) return current !== null && current.value !== 0;
-  return current === null || current.value !== wanted.value || current.frame !== wanted.frame;
 }
