@@ -1,7 +1,7 @@
 /**
  * What the reconciler needs to verify a site's published records, without holding a run slot: the checker port,
  * the re-check schedule, which records block `ready`, and the one-line message written when the deadline passes.
- * Pure apart from the port; the scheduling itself lives in the reconciler (it shares the site's lock and intents).
+ * Pure apart from the port; the scheduling itself lives in dns-check-scheduler.ts (it shares the site's lock and intents).
  */
 import type { MailDnsRecord } from "../../components/site-records";
 import type { RecordCheck } from "../deliverability/compare";
