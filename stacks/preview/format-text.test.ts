@@ -185,4 +185,18 @@ describe("site records", () => {
     expect(recordContent(record)).toBe("ab");
     expect(siteRecordLine(record)).toBe("  k._domainkey.a.example  TXT  ab  (dkim)");
   });
+
+  it("prints an MX record's priority once, and an SRV record's only as part of its content", () => {
+    const mx = { name: "a.example", type: "MX", content: "mail.example", priority: 10, ttl: 60, purpose: "mx" };
+    expect(siteRecordLine(mx)).toBe("  a.example  MX 10  mail.example  (mx)");
+    const srv = {
+      name: "_imaps._tcp.a.example",
+      type: "SRV",
+      content: "0 1 993 mail.example",
+      priority: 0,
+      ttl: 60,
+      purpose: "srv-imaps",
+    };
+    expect(siteRecordLine(srv)).toBe("  _imaps._tcp.a.example  SRV  0 1 993 mail.example  (srv-imaps)");
+  });
 });

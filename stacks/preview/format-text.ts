@@ -337,7 +337,8 @@ export function recordContent(record: SiteRecordView): string {
 }
 
 export function siteRecordLine(record: SiteRecordView): string {
-  const priority = record.priority !== undefined ? ` ${record.priority}` : "";
+  // An SRV record's content already starts with its priority ("prio weight port target").
+  const priority = record.priority !== undefined && record.type !== "SRV" ? ` ${record.priority}` : "";
   const purpose = record.purpose ? `  (${record.purpose})` : "";
   return `  ${record.name}  ${record.type}${priority}  ${recordContent(record)}${purpose}`;
 }
