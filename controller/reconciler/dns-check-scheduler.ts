@@ -92,6 +92,8 @@ export class DnsCheckScheduler {
   private readonly reports = new Map<string, DnsReport>();
   private readonly policy: Required<DnsCheckPolicy>;
   private readonly limiter: CheckLimiter;
+  /** After `stop()`: a run that finishes during the shutdown drain starts no checks (the next start does). */
+  private stopped = false;
 
   constructor(
     private readonly deps: DnsCheckSchedulerDeps,
@@ -110,6 +112,7 @@ export class DnsCheckScheduler {
   /** Starts checking the site's records (replacing any checks in progress); the first check is immediate. */
   start(slug: string, generation: number, request: DnsCheckRequest): void {
     this.cancel(slug);
+    if (this.stopped) return;
     const now = this.deps.clock.now();
     const verification: Verification = {
       ...request,
@@ -134,7 +137,9 @@ export class DnsCheckScheduler {
     verification.controller.abort();
   }
 
-  cancelAll(): void {
+  /** Cancels every check and starts no more (shutdown); their sites stay `provisioning` for the next start. */
+  stop(): void {
+    this.stopped = true;
     for (const slug of [...this.verifications.keys()]) this.cancel(slug);
   }
 

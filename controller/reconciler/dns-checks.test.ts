@@ -309,6 +309,20 @@ describe("DNS checks after the stack is up", () => {
     expect(await rechecked).toBe("verified");
     expect(status(second)).toBe("ready");
   });
+
+  it("starts no checks for a run that finishes during the shutdown drain", async () => {
+    const { w, clock } = await dnsWorld({ withheld: ["shop"] });
+    w.runner.hold();
+    await w.reconciler.requestEnable("shop");
+    while (w.runner.ups("shop").length === 0) await new Promise((r) => setTimeout(r, 5));
+    const stopped = w.reconciler.shutdown(60_000);
+    w.runner.release();
+    await stopped;
+    expect(w.runs).toEqual([{ slug: "shop", result: "dns-pending" }]);
+    expect(w.reconciler.dnsPendingCount()).toBe(0);
+    expect(clock.waiting()).toBe(0);
+    expect(status(w)).toBe("provisioning");
+  });
 });
 
 describe("GET /sites/:slug/mail/status during DNS checks", () => {

@@ -335,7 +335,7 @@ export class Reconciler {
   async shutdown(deadlineMs: number): Promise<void> {
     this.accepting = false;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    this.dnsChecks.cancelAll();
+    this.dnsChecks.stop();
     this.queue.stop();
     const finished = await this.queue.drain(deadlineMs);
     if (!finished) {
