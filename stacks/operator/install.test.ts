@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { fakeDns, fakeKubectl, healthyCluster } from "../../test/doubles/operator-probes";
 import type { CommandRunner, Probes } from "./checks";
 import { doctor } from "./doctor";
@@ -9,6 +9,7 @@ import { install } from "./install";
 import { parseOperatorArgs } from "./settings";
 
 const dir = mkdtempSync(path.join(tmpdir(), "zone-install-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const stackFile = path.join(dir, "Pulumi.prod.yaml");
 writeFileSync(
   stackFile,

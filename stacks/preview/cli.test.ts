@@ -1,14 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type StandInOptions, standInZoneProgram } from "../../test/doubles/zone-program/stand-in";
 import { main, parsePreviewArgs, UsageError } from "./cli";
 import { SECURE_PLACEHOLDER } from "./config-file";
 import { DEFAULT_PROGRAMS, type Programs, REPO_ROOT } from "./targets";
 
 const dir = mkdtempSync(path.join(tmpdir(), "preview-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const stackFile = path.join(dir, "Pulumi.test.yaml");
 writeFileSync(
   stackFile,

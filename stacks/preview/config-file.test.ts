@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -84,12 +84,16 @@ describe("parseStackConfig", () => {
 describe("readStackConfigFile", () => {
   it("reads a stack file from disk and names a missing one", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "stackfile-"));
-    const file = path.join(dir, "Pulumi.dev.yaml");
-    writeFileSync(file, "config:\n  mail-zone:hostname: mail.example.com\n");
-    expect(readStackConfigFile(file).config).toEqual({ "mail-zone:hostname": "mail.example.com" });
-    expect(() => readStackConfigFile(path.join(dir, "nope.yaml"))).toThrow(
-      /nope\.yaml: cannot read the stack file \(ENOENT\)/,
-    );
+    try {
+      const file = path.join(dir, "Pulumi.dev.yaml");
+      writeFileSync(file, "config:\n  mail-zone:hostname: mail.example.com\n");
+      expect(readStackConfigFile(file).config).toEqual({ "mail-zone:hostname": "mail.example.com" });
+      expect(() => readStackConfigFile(path.join(dir, "nope.yaml"))).toThrow(
+        /nope\.yaml: cannot read the stack file \(ENOENT\)/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

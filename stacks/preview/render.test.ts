@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -182,14 +182,18 @@ describe("renderManifests", () => {
 describe("writeRendered", () => {
   it("replaces stale generated files and leaves hand-written ones alone", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "render-"));
-    writeFileSync(path.join(dir, "99-old.yaml"), `${GENERATED_MARKER} earlier\nkind: Old\n`);
-    writeFileSync(path.join(dir, "notes.md"), "# mine\n");
-    const files = renderManifests(handPlan(), options);
-    expect(writeRendered(dir, files).removed).toEqual(["99-old.yaml"]);
-    expect(existsSync(path.join(dir, "notes.md"))).toBe(true);
-    expect(diffRendered(dir, files)).toEqual([]);
-    writeFileSync(path.join(dir, "00-namespace-mail-zone.yaml"), `${GENERATED_MARKER} edited\n`);
-    expect(diffRendered(dir, files)).toEqual(["00-namespace-mail-zone.yaml: differs"]);
+    try {
+      writeFileSync(path.join(dir, "99-old.yaml"), `${GENERATED_MARKER} earlier\nkind: Old\n`);
+      writeFileSync(path.join(dir, "notes.md"), "# mine\n");
+      const files = renderManifests(handPlan(), options);
+      expect(writeRendered(dir, files).removed).toEqual(["99-old.yaml"]);
+      expect(existsSync(path.join(dir, "notes.md"))).toBe(true);
+      expect(diffRendered(dir, files)).toEqual([]);
+      writeFileSync(path.join(dir, "00-namespace-mail-zone.yaml"), `${GENERATED_MARKER} edited\n`);
+      expect(diffRendered(dir, files)).toEqual(["00-namespace-mail-zone.yaml: differs"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
