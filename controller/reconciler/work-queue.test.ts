@@ -96,6 +96,19 @@ describe("CoalescingQueue", () => {
     await q.idle();
   });
 
+  it("leaves a key queued after stop unrun and uncounted, so idle still resolves", async () => {
+    const runs: string[] = [];
+    const q = new CoalescingQueue(1, async (k) => {
+      runs.push(k);
+    });
+    q.stop();
+    q.enqueue("late");
+    expect(q.depth()).toBe(0);
+    expect(q.isQueued("late")).toBe(false);
+    await q.idle();
+    expect(runs).toEqual([]);
+  });
+
   it("reports a worker's exception and keeps going", async () => {
     const errors: string[] = [];
     const q = new CoalescingQueue(

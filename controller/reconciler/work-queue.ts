@@ -23,6 +23,8 @@ export class CoalescingQueue {
   ) {}
 
   enqueue(key: string): void {
+    // Stopped: nothing will run it (its recorded state says the work is due; the next start picks it up).
+    if (this.stopped) return;
     const state = this.states.get(key);
     if (state === "running") this.states.set(key, "running-dirty");
     else if (state === undefined) {
