@@ -263,8 +263,14 @@ function kubeExec(kube, target, container, script, timeoutMs) {
       "Sec-WebSocket-Protocol": "v4.channel.k8s.io",
     });
     const req = mod.request({ ...options, method: "GET" });
+    // Once upgraded, the socket no longer belongs to `req` (req.destroy() is then a no-op), so the timer must end
+    // the socket itself, or a stuck exec would hold its caller (and an ofelia job's no-overlap slot) forever.
+    let upgraded;
     const timer = setTimeout(() => {
-      req.destroy(new Error(`exec in ${container} timed out`));
+      const err = new Error(`exec in ${container} timed out`);
+      if (!upgraded) return req.destroy(err);
+      reject(err);
+      upgraded.destroy();
     }, timeoutMs || 60_000);
     req.on("response", (res) => {
       clearTimeout(timer);
@@ -276,6 +282,7 @@ function kubeExec(kube, target, container, script, timeoutMs) {
       reject(err);
     });
     req.on("upgrade", (_res, socket, head) => {
+      upgraded = socket;
       let buffer = Buffer.from(head || []);
       let output = "";
       let status;

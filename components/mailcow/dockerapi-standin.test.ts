@@ -235,6 +235,37 @@ describe("dockerapi stand-in helpers", () => {
   });
 });
 
+describe("kubeExec", () => {
+  it("gives up on an exec whose WebSocket opened but never finished, and closes that socket", async () => {
+    let serverSide: Duplex | undefined;
+    const silent = http.createServer();
+    silent.on("upgrade", (req: http.IncomingMessage, socket: Duplex) => {
+      serverSide = socket;
+      const accept = createHash("sha1")
+        .update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest("base64");
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n`,
+      );
+      // …and then says nothing more, like an exec stuck in its container.
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const stuck = { base: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, token: () => "" };
+      await expect(kubeExec(stuck, target, "postfix", "sleep infinity", 100)).rejects.toThrow(
+        "exec in postfix timed out",
+      );
+      // The stand-in hung up: the API's side of the socket reads its end.
+      const ended = new Promise<void>((r) => serverSide?.once("end", () => r()));
+      serverSide?.resume();
+      await ended;
+    } finally {
+      silent.close();
+    }
+  });
+});
+
 describe("the modules shipped in ConfigMaps", () => {
   it("parse as plain CommonJS under node, as the node image runs them", async () => {
     const { execFileSync } = await import("node:child_process");
