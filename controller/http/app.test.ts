@@ -430,6 +430,18 @@ describe("dependencies failing", () => {
     expect(ready.body.checks.mailcow).not.toBe("ok");
   });
 
+  it("keeps secrets out of the public readiness checks", async () => {
+    const { world, app } = await setup();
+    const secret = world.mailcow.apiKey;
+    world.sites.ping = async () => {
+      throw new Error(`namespace cache: not synced yet (watch: ${secret} refused)`);
+    };
+    const ready = await request(app).get("/readyz");
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks.kubernetes).toBe("namespace cache: not synced yet (watch: [redacted] refused)");
+    expect(JSON.stringify(ready.body)).not.toContain(secret);
+  });
+
   it("answers 503 when the Kubernetes API is down", async () => {
     const { world, app, auth } = await setup();
     world.k8s.faults.add({ status: 500, times: 100 });

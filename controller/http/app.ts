@@ -55,6 +55,7 @@ export function createApp(deps: AppDeps): ControllerApp {
     metrics: deps.metrics,
     openapi: () => openapi,
     readinessTimeoutMs: deps.readinessTimeoutMs,
+    redact,
   });
   openapi = buildOpenApi(routes, { version: deps.version ?? "1" });
 

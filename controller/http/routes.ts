@@ -7,6 +7,7 @@ import type { z } from "zod";
 import type { MailboxService } from "../mailboxes/mailbox-service";
 import type { MailcowApi } from "../mailcow/api";
 import type { Reconciler } from "../reconciler/reconciler";
+import type { Redactor } from "../redact";
 import type { SiteDirectory } from "../sites/site";
 import { HttpError } from "./errors";
 import type { ControllerMetrics } from "./metrics";
@@ -65,6 +66,8 @@ export interface RouteDeps {
   /** The OpenAPI document, served as built (set after the table exists, since it describes the table). */
   openapi: () => unknown;
   readinessTimeoutMs?: number;
+  /** Scrubs the readiness checks' failure messages: `/readyz` answers without a token. */
+  redact: Redactor;
 }
 
 const err = (description: string): ResponseSpec => ({ description, schema: errorResponse });
@@ -252,7 +255,7 @@ async function readiness(deps: RouteDeps): Promise<RouteResult> {
       ]);
       return "ok";
     } catch (e) {
-      return e instanceof Error ? e.message : String(e);
+      return deps.redact(e instanceof Error ? e.message : String(e));
     } finally {
       clearTimeout(timer);
     }
