@@ -95,20 +95,18 @@ function convertValue(value: unknown, file: string, key: string): { text: string
   if (value === null || value === undefined) {
     throw new StackFileError(file, `config key "${key}" has no value (write "" for an empty string)`);
   }
-  if (isSecureValue(value)) {
-    if (typeof value.secure !== "string") {
+  const placeholder = (secure: { secure: unknown }): string => {
+    if (typeof secure.secure !== "string") {
       throw new StackFileError(file, `config key "${key}": \`secure:\` must hold the ciphertext string`);
     }
-    return { text: SECURE_PLACEHOLDER, secret: true };
-  }
+    return SECURE_PLACEHOLDER;
+  };
+  if (isSecureValue(value)) return { text: placeholder(value), secret: true };
   if (typeof value === "object") {
     let secret = false;
     const replaced = replaceSecure(value, (inner) => {
-      if (typeof inner.secure !== "string") {
-        throw new StackFileError(file, `config key "${key}": \`secure:\` must hold the ciphertext string`);
-      }
       secret = true;
-      return SECURE_PLACEHOLDER;
+      return placeholder(inner);
     });
     return { text: JSON.stringify(replaced), secret };
   }
