@@ -67,12 +67,3 @@ export function sleep(ms: number): Promise<void> {
 export function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
-
-/** Polls `condition` until true or the deadline passes (then throws naming `what`). */
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
