@@ -161,13 +161,19 @@ export function desiredOf(mail: MailState): Desired {
   return mail.status === "purging" || mail.status === "purged" ? "purged" : "disabled";
 }
 
+/** Whether a run was promised and not finished: an unsettled status, or mail off while the status still says `ready`. */
+function unfinished(mail: MailState): boolean {
+  if (!isSettled(mail.status)) return true;
+  // Mail off but the status still claims it is served: a run was cut short; finish the disable.
+  return !mail.enabled && mail.status === "ready";
+}
+
 /** Whether a site needs a run: work promised but not done, or mail on (a resync re-checks it for drift). */
 export function needsRun(mail: MailState): boolean {
-  if (!isSettled(mail.status)) return true;
-  if (mail.enabled) return true;
-  // Mail off but the status still claims it is served: a run was cut short; finish the disable.
-  return mail.status === "ready";
+  return mail.enabled || unfinished(mail);
 }
+
+const INTERRUPTED = "interrupted by a controller shutdown; resumes when the controller starts again";
 
 export class Reconciler {
   private readonly queue: CoalescingQueue;
@@ -293,7 +299,7 @@ export class Reconciler {
       const sites = await this.deps.sites.listSites();
       let requeued = 0;
       for (const site of sites) {
-        if (!isSettled(site.mail.status) || (!site.mail.enabled && site.mail.status === "ready")) {
+        if (unfinished(site.mail)) {
           this.staleLockSuspects.add(site.slug);
           this.queue.enqueue(site.slug);
           requeued++;
@@ -421,9 +427,7 @@ export class Reconciler {
         return achieved === "provisioning" ? "dns-pending" : achieved;
       } catch (err) {
         if (signal.aborted || isAbortError(err)) {
-          await this.bestEffortPatch(slug, {
-            lastError: "interrupted by a controller shutdown; resumes when the controller starts again",
-          });
+          await this.bestEffortPatch(slug, { lastError: INTERRUPTED });
           return "aborted";
         }
         // The namespace went away mid-run: nothing left to record the outcome on.
@@ -451,9 +455,7 @@ export class Reconciler {
         try {
           await this.clock.sleep(delay, signal);
         } catch {
-          await this.bestEffortPatch(slug, {
-            lastError: "interrupted by a controller shutdown; resumes when the controller starts again",
-          });
+          await this.bestEffortPatch(slug, { lastError: INTERRUPTED });
           return "aborted";
         }
       }
