@@ -90,7 +90,7 @@ export class DnsCheckScheduler {
   private readonly verifications = new Map<string, Verification>();
   /** The last DNS check of each enabled site, for the status. */
   private readonly reports = new Map<string, DnsReport>();
-  private readonly policy: Required<DnsCheckPolicy>;
+  private readonly policy: DnsCheckPolicy;
   private readonly limiter: CheckLimiter;
   /** After `stop()`: a run that finishes during the shutdown drain starts no checks (the next start does). */
   private stopped = false;
@@ -99,14 +99,9 @@ export class DnsCheckScheduler {
     private readonly deps: DnsCheckSchedulerDeps,
     private readonly options: DnsCheckSchedulerOptions,
   ) {
-    const policy: DnsCheckPolicy = options.policy ?? DNS_CHECK_DEFAULTS;
-    this.policy = {
-      intervalMs: policy.intervalMs,
-      timeoutMs: policy.timeoutMs,
-      maxIntervalMs: Math.max(policy.maxIntervalMs ?? 300_000, policy.intervalMs),
-      maxParallelChecks: policy.maxParallelChecks ?? DNS_CHECK_DEFAULTS.maxParallelChecks,
-    };
-    this.limiter = new CheckLimiter(this.policy.maxParallelChecks);
+    // `nextCheckDelay` applies the interval cap's default itself.
+    this.policy = options.policy ?? DNS_CHECK_DEFAULTS;
+    this.limiter = new CheckLimiter(this.policy.maxParallelChecks ?? DNS_CHECK_DEFAULTS.maxParallelChecks);
   }
 
   /** Starts checking the site's records (replacing any checks in progress); the first check is immediate. */
