@@ -149,7 +149,7 @@ export class DnsClient {
         reject(new DnsQueryError(`UDP query to ${describe(server)} failed: ${err.message}`, server, "network"));
       });
       socket.on("message", (msg, rinfo) => {
-        // Ignore stray datagrams (wrong source or id); a spoofed answer must not end the wait.
+        // Ignore stray datagrams (wrong source port or id; the address is not compared); a stray answer must not end the wait.
         if (rinfo.port !== server.port || msg.length < 2 || msg.readUInt16BE(0) !== id) return;
         finish();
         resolve(msg);
