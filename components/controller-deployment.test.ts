@@ -125,6 +125,16 @@ describe("ControllerDeployment", () => {
     for (const value of [...p.secretValues, token]) expect(rendered).not.toContain(value);
   });
 
+  it("lists each env name once, a setting replacing the default of the same name", async () => {
+    const p = await plan({ settings: { STACK_RUNNER: "preview", SITE_LAYOUT: "shared-namespace" } });
+    const [deployment] = byType(p.resources, "kubernetes:apps/v1:Deployment") as Array<{
+      spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+    }>;
+    const env = deployment.spec.template.spec.containers[0].env;
+    expect(env.filter((e) => e.name === "STACK_RUNNER")).toEqual([{ name: "STACK_RUNNER", value: "preview" }]);
+    expect(new Set(env.map((e) => e.name)).size).toBe(env.length);
+  });
+
   it("accepts extra tokens for rotation", async () => {
     const p = await plan({ extraTokens: ["o".repeat(40)] });
     const secret = p.resources.find((r) => r.type === "kubernetes:core/v1:Secret");

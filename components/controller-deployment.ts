@@ -161,17 +161,20 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       parent,
     );
 
-    const env: k8s.types.input.core.v1.EnvVar[] = [
-      { name: "DATA_DIR", value: DATA_DIR },
-      { name: "HOST", value: "0.0.0.0" },
-      { name: "PORT", value: String(CONTROLLER_PORT) },
-      { name: "STACK_RUNNER", value: "automation" },
+    // One entry per name, a setting replacing the default of the same name in place: a name listed twice hides the
+    // first entry and makes the list invalid for server-side apply, whose env list is keyed by name.
+    const values = new Map<string, pulumi.Input<string>>([
+      ["DATA_DIR", DATA_DIR],
+      ["HOST", "0.0.0.0"],
+      ["PORT", String(CONTROLLER_PORT)],
+      ["STACK_RUNNER", "automation"],
       // The root filesystem is read-only: tsx's cache, the CLI's temp files and anything written under HOME go to the
       // emptyDir (PULUMI_HOME itself is on the volume, set by the runner).
-      { name: "TMPDIR", value: "/tmp" },
-      { name: "HOME", value: "/tmp" },
-      ...Object.entries(args.settings ?? {}).map(([k, v]) => ({ name: k, value: v })),
-    ];
+      ["TMPDIR", "/tmp"],
+      ["HOME", "/tmp"],
+      ...Object.entries(args.settings ?? {}),
+    ]);
+    const env: k8s.types.input.core.v1.EnvVar[] = [...values].map(([name, value]) => ({ name, value }));
     if (args.cloudflareTokenSecret) {
       env.push({
         name: "CLOUDFLARE_API_TOKEN",
