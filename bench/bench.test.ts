@@ -25,7 +25,11 @@ describe("benchmarks at tiny sizes", () => {
   it("fan-out brings every site to ready without exceeding the parallel limit", async () => {
     const report = await BENCHMARKS["fan-out"](true);
     wellFormed(report);
-    expect(report.details).toMatchObject({ sitesReady: 8, maxParallelSeen: 4 });
+    expect(report.details).toMatchObject({ sitesReady: 8 });
+    // How many runs overlap at their peak depends on scheduling (a timing fact, not asserted here); the limit holds
+    // regardless. That the limit is actually reached is shown with a held runner in the reconciler's tests.
+    expect(report.details.maxParallelSeen).toBeGreaterThanOrEqual(1);
+    expect(report.details.maxParallelSeen).toBeLessThanOrEqual(4);
   });
 
   it("mailcow-calls counts the requests of each operation on the double", async () => {
