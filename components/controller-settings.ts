@@ -16,6 +16,9 @@ export const CONTROLLER_SECRET_ENV = [
   "CLOUDFLARE_API_TOKEN",
 ] as const;
 
+/** Env names the Deployment sets itself: the probes, the Service and the state volume depend on them. */
+export const CONTROLLER_MANAGED_ENV = ["DATA_DIR", "HOST", "PORT", "TMPDIR", "HOME"] as const;
+
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name such as SITE_LAYOUT");
 
 export const controllerSettingsSchema = z
@@ -46,6 +49,13 @@ export const controllerSettingsSchema = z
           code: "custom",
           path: ["env", name],
           message: `no secret here: ${name} comes from a Secret (generated, or cloudflareTokenSecret)`,
+        });
+      }
+      if ((CONTROLLER_MANAGED_ENV as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["env", name],
+          message: `a setting the Deployment manages: ${name} must match its port, probes and state volume`,
         });
       }
     }

@@ -250,6 +250,15 @@ describe("mail-zone:controller", () => {
     );
   });
 
+  it("refuses the env settings the Deployment manages itself", () => {
+    expect(() =>
+      parseZoneConfig({
+        ...base,
+        "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { PORT: "9090" } }),
+      }),
+    ).toThrow(/mail-zone:controller\.env\.PORT: .* a setting the Deployment manages/);
+  });
+
   it("refuses secrets among its env settings", () => {
     expect(() =>
       parseZoneConfig({
