@@ -9,7 +9,7 @@ import { buildController } from "./controller";
 import { dnsCheckerFromSettings, NameServerSettingError } from "./deliverability/from-settings";
 import { createLogger } from "./logger";
 import { MailcowClient } from "./mailcow/client";
-import { createRedactor } from "./redact";
+import { createRedactor, errorMessage, type Redactor } from "./redact";
 import { loadSettings, type Settings, SettingsError, secretValues } from "./settings";
 import { annotationLayout } from "./sites/annotation-layout";
 import { cachedSiteDirectory } from "./sites/kubernetes-site-directory";
@@ -29,9 +29,13 @@ function settingsOrExit(): Settings {
   }
 }
 
+/** Known once the settings are read; a start-up failure after that is reported without any secret in it. */
+let redactStartupError: Redactor = (text) => text;
+
 async function main(): Promise<void> {
   const settings = settingsOrExit();
   const redact = createRedactor(secretValues(settings));
+  redactStartupError = redact;
   const logger = createLogger(settings.logLevel, redact);
 
   const kubeConfig = new KubeConfig();
@@ -99,6 +103,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`controller failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`controller failed to start: ${redactStartupError(errorMessage(err))}\n`);
   process.exit(1);
 });

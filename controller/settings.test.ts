@@ -58,6 +58,8 @@ describe("loadSettings", () => {
     expect(s.tokens).toEqual([TOKEN_B]);
     expect(s.pulumi.passphraseFile).toBe("/run/pass");
     expect(s.pulumi.passphrase).toBeUndefined();
+    // Pulumi reads the file itself, but its passphrase is still hidden wherever the controller redacts.
+    expect(secretValues(s)).toContain("from-file");
   });
 
   it("names a missing required setting", () => {

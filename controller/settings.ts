@@ -50,6 +50,8 @@ export interface Settings {
     /** Exactly one of these is set when the runner is `automation`. */
     passphrase: string | undefined;
     passphraseFile: string | undefined;
+    /** The file's passphrase, kept only so the redactor can hide it (Pulumi reads the file itself). */
+    passphraseFromFile: string | undefined;
   };
   dns: {
     provider: DnsProviderKind;
@@ -249,11 +251,13 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
   const dataDir = path.resolve(e.DATA_DIR);
   const passphraseFile = e.PULUMI_CONFIG_PASSPHRASE_FILE;
   let passphrase = e.PULUMI_CONFIG_PASSPHRASE;
+  let passphraseFromFile: string | undefined;
   if (passphrase !== undefined && passphraseFile !== undefined) {
     problems.push("PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE: set only one");
   } else if (passphraseFile !== undefined) {
     const fromFile = readSecretFile("PULUMI_CONFIG_PASSPHRASE_FILE", passphraseFile, readFile, problems);
     if (fromFile === "") problems.push(`PULUMI_CONFIG_PASSPHRASE_FILE: the file ${passphraseFile} is empty`);
+    passphraseFromFile = fromFile || undefined;
     passphrase = undefined;
   } else if (passphrase === undefined && e.STACK_RUNNER === "automation") {
     problems.push(
@@ -303,6 +307,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       backendUrl: e.PULUMI_BACKEND_URL ?? `file://${path.join(dataDir, "pulumi-state")}`,
       passphrase,
       passphraseFile,
+      passphraseFromFile,
     },
     dns: {
       provider: e.DNS_PROVIDER,
@@ -360,7 +365,13 @@ function siteWebTlsFrom(
 
 /** Every secret value the settings hold, for scrubbing logs, annotations and error bodies. */
 export function secretValues(settings: Settings): string[] {
-  return [settings.mailcow.apiKey, ...settings.tokens, settings.pulumi.passphrase, settings.dns.cloudflareApiToken]
+  return [
+    settings.mailcow.apiKey,
+    ...settings.tokens,
+    settings.pulumi.passphrase,
+    settings.pulumi.passphraseFromFile,
+    settings.dns.cloudflareApiToken,
+  ]
     .filter((v): v is string => typeof v === "string" && v.length > 0)
     .sort((a, b) => b.length - a.length);
 }
