@@ -137,6 +137,11 @@ export async function main(argv: readonly string[], io: Io = processIo, programs
 }
 
 if (require.main === module) {
+  // `npm run preview | head` closes the pipe early: that is the reader's choice, not a failure of the preview.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
