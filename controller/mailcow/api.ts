@@ -1,8 +1,17 @@
 /**
  * What the controller needs from Mailcow, as typed operations. `MailcowClient` implements it over HTTP; tests may
  * swap in anything that honours the same contract. Every method either resolves with a normalised result or rejects
- * with a `MailcowError` (see `errors.ts`).
+ * with a `MailcowError` (see `errors.ts`), or, when the call's `signal` aborts, with an `AbortError`.
  */
+
+/** Per-call options of the calls a reconciler run makes. */
+export interface CallOptions {
+  /**
+   * Aborts the call: a request in flight is destroyed and a retry wait ends. The call then rejects with an Error
+   * named `AbortError` (never a `MailcowError`, never retried).
+   */
+  signal?: AbortSignal;
+}
 
 export interface DomainLimits {
   /** Free-text description shown in the Mailcow UI. */
@@ -70,23 +79,28 @@ export interface EnsureResult<T> {
 }
 
 export interface MailcowApi {
-  getDomain(domain: string): Promise<MailcowDomain | null>;
+  getDomain(domain: string, options?: CallOptions): Promise<MailcowDomain | null>;
   /**
    * GET first; creates the domain with explicit limits, `active: 1`, `restart_sogo: 0` and no DKIM when missing.
    * A `rateLimit` with a value above 0 is applied by the same `add/domain` call. An existing domain is returned as it
    * is: its activity and rate limit are the caller's to compare and change.
    */
-  ensureDomain(domain: string, limits: DomainLimits, rateLimit?: RateLimit): Promise<EnsureResult<MailcowDomain>>;
-  setDomainActive(domain: string, active: boolean): Promise<void>;
-  setDomainRateLimit(domain: string, limit: RateLimit): Promise<void>;
-  getDkim(domain: string): Promise<DkimKey | null>;
+  ensureDomain(
+    domain: string,
+    limits: DomainLimits,
+    rateLimit?: RateLimit,
+    options?: CallOptions,
+  ): Promise<EnsureResult<MailcowDomain>>;
+  setDomainActive(domain: string, active: boolean, options?: CallOptions): Promise<void>;
+  setDomainRateLimit(domain: string, limit: RateLimit, options?: CallOptions): Promise<void>;
+  getDkim(domain: string, options?: CallOptions): Promise<DkimKey | null>;
   /** GET first; creates a key of `keySize` bits with `selector` when missing. */
-  ensureDkim(domain: string, selector: string, keySize?: number): Promise<EnsureResult<DkimKey>>;
+  ensureDkim(domain: string, selector: string, keySize?: number, options?: CallOptions): Promise<EnsureResult<DkimKey>>;
   listMailboxes(domain: string): Promise<Mailbox[]>;
   addMailbox(mailbox: NewMailbox): Promise<Mailbox>;
   deleteMailbox(address: string): Promise<void>;
   /** Deletes every mailbox of the domain, then the domain, then its DKIM key. The only call that destroys mail. */
-  purgeDomain(domain: string): Promise<void>;
+  purgeDomain(domain: string, options?: CallOptions): Promise<void>;
   /** Cheap authenticated call used by readiness checks. */
   ping(): Promise<void>;
 }

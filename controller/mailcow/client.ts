@@ -5,13 +5,16 @@
  * Rules the client keeps: `X-API-Key` auth; JSON bodies; no cookies and no `Sec-Fetch-Dest` (Mailcow answers 403 to
  * anything but `empty`); every `add/*` preceded by a GET because Mailcow's adds are not idempotent; retries with
  * capped exponential backoff only where re-sending cannot create something twice (GETs, and a POST whose connection
- * was refused); every failure a `MailcowError` without the API key in it.
+ * was refused); every failure a `MailcowError` without the API key in it. A call given an `AbortSignal` stops as soon
+ * as it aborts (the request destroyed, a backoff wait cut short) and rejects with an `AbortError` instead.
  */
 import http from "node:http";
 import https from "node:https";
 import { domainToASCII } from "node:url";
 import { z } from "zod";
+import { abortError, isAbortError, systemClock } from "../clock";
 import type {
+  CallOptions,
   DkimKey,
   DomainLimits,
   EnsureResult,
@@ -174,45 +177,53 @@ export class MailcowClient implements MailcowApi {
 
   // ---- domains -------------------------------------------------------------------------------------------------
 
-  async getDomain(domain: string): Promise<MailcowDomain | null> {
+  async getDomain(domain: string, options?: CallOptions): Promise<MailcowDomain | null> {
     const name = this.domainName("getDomain", domain);
-    return this.fetchDomain("getDomain", name);
+    return this.fetchDomain("getDomain", name, options?.signal);
   }
 
   async ensureDomain(
     domain: string,
     limits: DomainLimits,
     rateLimit?: RateLimit,
+    options?: CallOptions,
   ): Promise<EnsureResult<MailcowDomain>> {
     const op = "ensureDomain";
+    const signal = options?.signal;
     const name = this.domainName(op, domain);
     checkLimits(op, limits);
     if (rateLimit) this.checkRateLimit(op, rateLimit);
-    const existing = await this.fetchDomain(op, name);
+    const existing = await this.fetchDomain(op, name, signal);
     if (existing) return { value: existing, created: false };
     // add/domain applies a rate limit itself when both fields are set (it calls the rl-domain code).
     const limited = rateLimit && rateLimit.value > 0 ? rateLimit : null;
 
-    const outcome = await this.write(op, "add/domain", {
-      domain: name,
-      description: limits.description || name,
-      aliases: limits.aliases,
-      mailboxes: limits.mailboxes,
-      defquota: limits.defquotaMb,
-      maxquota: limits.maxquotaMb,
-      quota: limits.quotaMb,
-      active: 1,
-      // SOGo restarts go through dockerapi, which does not exist on Kubernetes.
-      restart_sogo: 0,
-      // An empty selector stops add/domain from making a DKIM key behind our back; ensureDkim makes it.
-      dkim_selector: "",
-      key_size: 0,
-      ...(limited ? { rl_value: limited.value, rl_frame: limited.frame } : {}),
-    });
+    const outcome = await this.write(
+      op,
+      "add/domain",
+      {
+        domain: name,
+        description: limits.description || name,
+        aliases: limits.aliases,
+        mailboxes: limits.mailboxes,
+        defquota: limits.defquotaMb,
+        maxquota: limits.maxquotaMb,
+        quota: limits.quotaMb,
+        active: 1,
+        // SOGo restarts go through dockerapi, which does not exist on Kubernetes.
+        restart_sogo: 0,
+        // An empty selector stops add/domain from making a DKIM key behind our back; ensureDkim makes it.
+        dkim_selector: "",
+        key_size: 0,
+        ...(limited ? { rl_value: limited.value, rl_frame: limited.frame } : {}),
+      },
+      [],
+      signal,
+    );
     if (!outcome.ok) {
       if (outcome.failure.key === "domain_exists") {
         // Made meanwhile (or an alias domain of that name): trust only what a GET shows.
-        const now = await this.fetchDomain(op, name);
+        const now = await this.fetchDomain(op, name, signal);
         if (now) return { value: now, created: false };
       }
       throw this.failure(op, outcome.failure);
@@ -228,35 +239,40 @@ export class MailcowClient implements MailcowApi {
     return withWarnings({ value: created, created: true }, outcome.warnings);
   }
 
-  async setDomainActive(domain: string, active: boolean): Promise<void> {
+  async setDomainActive(domain: string, active: boolean, options?: CallOptions): Promise<void> {
     const op = "setDomainActive";
     const name = this.domainName(op, domain);
-    await this.writeOk(op, "edit/domain", { items: [name], attr: { active: active ? 1 : 0 } });
+    await this.writeOk(op, "edit/domain", { items: [name], attr: { active: active ? 1 : 0 } }, [], options?.signal);
   }
 
-  async setDomainRateLimit(domain: string, limit: RateLimit): Promise<void> {
+  async setDomainRateLimit(domain: string, limit: RateLimit, options?: CallOptions): Promise<void> {
     const op = "setDomainRateLimit";
     const name = this.domainName(op, domain);
     this.checkRateLimit(op, limit);
-    await this.writeOk(op, "edit/rl-domain", {
-      items: [name],
-      attr: { rl_value: String(limit.value), rl_frame: limit.frame },
-    });
+    await this.writeOk(
+      op,
+      "edit/rl-domain",
+      { items: [name], attr: { rl_value: String(limit.value), rl_frame: limit.frame } },
+      [],
+      options?.signal,
+    );
   }
 
   // ---- DKIM ----------------------------------------------------------------------------------------------------
 
-  async getDkim(domain: string): Promise<DkimKey | null> {
+  async getDkim(domain: string, options?: CallOptions): Promise<DkimKey | null> {
     const op = "getDkim";
-    return this.fetchDkim(op, this.domainName(op, domain));
+    return this.fetchDkim(op, this.domainName(op, domain), options?.signal);
   }
 
   async ensureDkim(
     domain: string,
     selector: string,
     keySize: number = DEFAULT_DKIM_KEY_SIZE,
+    options?: CallOptions,
   ): Promise<EnsureResult<DkimKey>> {
     const op = "ensureDkim";
+    const signal = options?.signal;
     const name = this.domainName(op, domain);
     if (!SELECTOR_RE.test(selector)) {
       throw this.invalid(op, `DKIM selector ${JSON.stringify(selector)} must match [A-Za-z0-9._-]+`);
@@ -264,7 +280,7 @@ export class MailcowClient implements MailcowApi {
     if (![1024, 2048, 3072, 4096].includes(keySize)) {
       throw this.invalid(op, `DKIM key size ${keySize} must be 1024, 2048, 3072 or 4096`);
     }
-    const existing = await this.fetchDkim(op, name);
+    const existing = await this.fetchDkim(op, name, signal);
     if (existing) {
       if (existing.selector !== selector) {
         // Replacing a published key would break signatures in flight; keep it and say so.
@@ -275,15 +291,21 @@ export class MailcowClient implements MailcowApi {
       }
       return { value: existing, created: false };
     }
-    const outcome = await this.write(op, "add/dkim", { domains: name, dkim_selector: selector, key_size: keySize });
+    const outcome = await this.write(
+      op,
+      "add/dkim",
+      { domains: name, dkim_selector: selector, key_size: keySize },
+      [],
+      signal,
+    );
     if (!outcome.ok) {
       if (outcome.failure.key === "dkim_domain_or_sel_invalid") {
-        const now = await this.fetchDkim(op, name);
+        const now = await this.fetchDkim(op, name, signal);
         if (now) return { value: now, created: false };
       }
       throw this.failure(op, outcome.failure);
     }
-    const created = await this.fetchDkim(op, name);
+    const created = await this.fetchDkim(op, name, signal);
     if (!created)
       throw this.protocol(op, `Mailcow reported a DKIM key added for ${name} but get/dkim does not show it`);
     return withWarnings({ value: created, created: true }, outcome.warnings);
@@ -293,9 +315,7 @@ export class MailcowClient implements MailcowApi {
 
   async listMailboxes(domain: string): Promise<Mailbox[]> {
     const op = "listMailboxes";
-    const name = this.domainName(op, domain);
-    const body = await this.read(op, `get/mailbox/all/${encodeURIComponent(name)}`);
-    return this.shape(op, () => toList(body).map(mailboxFromApi)).filter((m) => m.domain === name);
+    return this.mailboxesOf(op, this.domainName(op, domain));
   }
 
   async addMailbox(mailbox: NewMailbox): Promise<Mailbox> {
@@ -336,20 +356,23 @@ export class MailcowClient implements MailcowApi {
     await this.writeOk(op, "delete/mailbox", [username]);
   }
 
-  async purgeDomain(domain: string): Promise<void> {
+  async purgeDomain(domain: string, options?: CallOptions): Promise<void> {
     const op = "purgeDomain";
+    const signal = options?.signal;
     const name = this.domainName(op, domain);
     // Order matters: delete/domain refuses a domain that still has mailboxes, and it leaves the DKIM key behind.
-    const mailboxes = await this.listMailboxes(name);
+    const mailboxes = await this.mailboxesOf("listMailboxes", name, signal);
     if (mailboxes.length > 0) {
       await this.writeOk(
         op,
         "delete/mailbox",
         mailboxes.map((m) => m.username),
+        [],
+        signal,
       );
     }
-    await this.writeOk(op, "delete/domain", [name]);
-    await this.writeOk(op, "delete/dkim", [name]);
+    await this.writeOk(op, "delete/domain", [name], [], signal);
+    await this.writeOk(op, "delete/dkim", [name], [], signal);
   }
 
   async ping(): Promise<void> {
@@ -362,17 +385,22 @@ export class MailcowClient implements MailcowApi {
 
   // ---- plumbing ------------------------------------------------------------------------------------------------
 
-  private async fetchDomain(op: string, name: string): Promise<MailcowDomain | null> {
-    const body = await this.read(op, `get/domain/${encodeURIComponent(name)}`);
+  private async fetchDomain(op: string, name: string, signal?: AbortSignal): Promise<MailcowDomain | null> {
+    const body = await this.read(op, `get/domain/${encodeURIComponent(name)}`, signal);
     const domains = this.shape(op, () => toList(body).map(domainFromApi));
     // An alias domain's name returns its target domain's details: only an exact name counts.
     return domains.find((d) => d.name === name) ?? null;
   }
 
-  private async fetchDkim(op: string, name: string): Promise<DkimKey | null> {
-    const body = await this.read(op, `get/dkim/${encodeURIComponent(name)}`);
+  private async fetchDkim(op: string, name: string, signal?: AbortSignal): Promise<DkimKey | null> {
+    const body = await this.read(op, `get/dkim/${encodeURIComponent(name)}`, signal);
     if (isEmptyGet(body)) return null;
     return this.shape(op, () => dkimFromApi(body));
+  }
+
+  private async mailboxesOf(op: string, name: string, signal?: AbortSignal): Promise<Mailbox[]> {
+    const body = await this.read(op, `get/mailbox/all/${encodeURIComponent(name)}`, signal);
+    return this.shape(op, () => toList(body).map(mailboxFromApi)).filter((m) => m.domain === name);
   }
 
   /** Normalises domain input the way Mailcow does (lower case, IDN to ASCII) and refuses what cannot be one. */
@@ -384,8 +412,8 @@ export class MailcowClient implements MailcowApi {
     return ascii;
   }
 
-  private async read(op: string, route: string): Promise<unknown> {
-    const res = await this.send(op, "GET", route, undefined, []);
+  private async read(op: string, route: string, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.send(op, "GET", route, undefined, [], signal);
     const parsed = parseBody(res.text, [this.apiKey]);
     if (parsed.kind === "empty") return null;
     if (parsed.kind === "not-json") throw this.protocol(op, `GET ${route} answered non-JSON: ${parsed.snippet}`);
@@ -397,8 +425,9 @@ export class MailcowClient implements MailcowApi {
     route: string,
     body: unknown,
     secrets: readonly string[] = [],
+    signal?: AbortSignal,
   ): Promise<WriteOutcome> {
-    const res = await this.send(op, "POST", route, JSON.stringify(body), secrets);
+    const res = await this.send(op, "POST", route, JSON.stringify(body), secrets, signal);
     const parsed = parseBody(res.text, [this.apiKey, ...secrets]);
     if (parsed.kind === "empty") throw this.protocol(op, `POST ${route} answered an empty body`, secrets);
     if (parsed.kind === "not-json") {
@@ -411,33 +440,46 @@ export class MailcowClient implements MailcowApi {
     return outcome;
   }
 
-  private async writeOk(op: string, route: string, body: unknown, secrets: readonly string[] = []): Promise<void> {
-    const outcome = await this.write(op, route, body, secrets);
+  private async writeOk(
+    op: string,
+    route: string,
+    body: unknown,
+    secrets: readonly string[] = [],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const outcome = await this.write(op, route, body, secrets, signal);
     if (!outcome.ok) throw this.failure(op, outcome.failure, secrets);
   }
 
-  /** One HTTP exchange with retries; resolves with a 200 answer, rejects with a MailcowError. */
+  /**
+   * One HTTP exchange with retries; resolves with a 200 answer, rejects with a MailcowError, or with an AbortError
+   * once `signal` aborts (checked before each attempt, during it and during the backoff; never retried).
+   */
   private async send(
     op: string,
     method: Method,
     route: string,
     body: string | undefined,
     secrets: readonly string[],
+    signal?: AbortSignal,
   ): Promise<RawResponse> {
     const path = `${this.prefix}/api/v1/${route}`;
     const allSecrets = [this.apiKey, ...secrets];
     for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw abortError();
       this.onRequest?.({ method, path, attempt });
       const started = Date.now();
       let error: MailcowError;
       let retryable: boolean;
       try {
-        const res = await this.attempt(method, path, body);
+        const res = await this.attempt(method, path, body, signal);
         this.logger?.debug({ op, method, path, status: res.status, attempt, ms: Date.now() - started }, "mailcow call");
         if (res.status === 200) return res;
         error = this.httpError(op, method, route, res, allSecrets);
         retryable = method === "GET" && error.kind === "transient";
       } catch (err) {
+        // Aborted: not a Mailcow failure, so no MailcowError kind that could mark the site `error`.
+        if (isAbortError(err) || signal?.aborted) throw abortError();
         const failure = err instanceof AttemptFailure ? err : new AttemptFailure("EUNKNOWN", true);
         // An untrusted certificate is a setting to fix (the `ca` option), not a blip to wait out.
         const tls = TLS_CODE_RE.test(failure.code);
@@ -460,7 +502,7 @@ export class MailcowClient implements MailcowApi {
       if (!retryable || attempt > this.retries) throw error;
       const delay = this.backoff(attempt);
       this.logger?.warn({ op, method, path, attempt, delayMs: delay, error: error.message }, "mailcow call retried");
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await systemClock.sleep(delay, signal);
     }
   }
 
@@ -470,7 +512,12 @@ export class MailcowClient implements MailcowApi {
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
   }
 
-  private attempt(method: Method, path: string, body: string | undefined): Promise<RawResponse> {
+  private attempt(
+    method: Method,
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RawResponse> {
     const transport = this.base.protocol === "https:" ? https : http;
     const headers: http.OutgoingHttpHeaders = { "X-API-Key": this.apiKey, Accept: "application/json" };
     if (body !== undefined) {
@@ -485,7 +532,12 @@ export class MailcowClient implements MailcowApi {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         fn();
+      };
+      const onAbort = (): void => {
+        finish(() => reject(abortError()));
+        req.destroy();
       };
       const req = transport.request(
         {
@@ -535,6 +587,8 @@ export class MailcowClient implements MailcowApi {
         const code = err.code ?? "ECONNRESET";
         finish(() => reject(new AttemptFailure(code, !(NOT_SENT_CODES.has(code) && !connected))));
       });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
       req.end(body);
     });
   }

@@ -71,12 +71,15 @@ export class SiteConverger {
     if (!site.domain) throw new PermanentFailure(`site ${site.slug} has no domain annotation`, "site_has_no_domain");
     const domain = checkSiteDomain(site.domain, this.options.dns);
     const previous = site.mail.domain;
-    const ensured = await mailcow.ensureDomain(domain, this.options.domainLimits, this.options.rateLimit);
-    if (!ensured.value.active) await mailcow.setDomainActive(domain, true);
+    // The run's signal reaches every Mailcow call, so a shutdown's abort also cuts a request or retry wait short.
+    const call = { signal };
+    const ensured = await mailcow.ensureDomain(domain, this.options.domainLimits, this.options.rateLimit, call);
+    if (!ensured.value.active) await mailcow.setDomainActive(domain, true, call);
     if (!ensured.created && rateLimitDiffers(ensured.value.rateLimit, this.options.rateLimit)) {
-      await mailcow.setDomainRateLimit(domain, this.options.rateLimit);
+      await mailcow.setDomainRateLimit(domain, this.options.rateLimit, call);
     }
-    const dkim = (await mailcow.ensureDkim(domain, this.options.dkim.selector, this.options.dkim.keySize)).value;
+    const { selector, keySize } = this.options.dkim;
+    const dkim = (await mailcow.ensureDkim(domain, selector, keySize, call)).value;
     const request: SiteStackRequest = {
       slug: site.slug,
       domain,
@@ -90,8 +93,8 @@ export class SiteConverger {
     this.deps.records.set(site.slug, records);
     // The site moved to another domain: the old one stops receiving (its mailboxes are kept).
     if (previous && previous !== domain) {
-      const old = await mailcow.getDomain(previous);
-      if (old?.active) await mailcow.setDomainActive(previous, false);
+      const old = await mailcow.getDomain(previous, call);
+      if (old?.active) await mailcow.setDomainActive(previous, false, call);
       this.deps.forgetDnsReport(site.slug);
     }
     if (!this.deps.checksDns) return { reached: "ready" };
@@ -107,8 +110,8 @@ export class SiteConverger {
     // Never enabled: nothing in Mailcow, no stack.
     if (!domain || site.mail.status === null) return { reached: "disabled" };
     await this.takeDownRecords(site.slug, domain, progress, signal);
-    const current = await this.deps.mailcow.getDomain(domain);
-    if (current?.active) await this.deps.mailcow.setDomainActive(domain, false);
+    const current = await this.deps.mailcow.getDomain(domain, { signal });
+    if (current?.active) await this.deps.mailcow.setDomainActive(domain, false, { signal });
     return { reached: "disabled" };
   }
 
@@ -119,7 +122,7 @@ export class SiteConverger {
     const domain = mailDomainOf(site);
     if (domain) {
       await this.takeDownRecords(site.slug, domain, progress, signal);
-      await this.deps.mailcow.purgeDomain(domain);
+      await this.deps.mailcow.purgeDomain(domain, { signal });
     }
     if (this.deps.runner.destroy) {
       await this.clearLockIfSuspect(site.slug);
