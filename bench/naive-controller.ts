@@ -53,7 +53,7 @@ export class NaiveController {
     if (!site?.domain) return;
     const { mailcow, runner, dns } = this.deps;
     if (enabled) {
-      const ensured = await mailcow.ensureDomain(site.domain, this.deps.domainLimits);
+      const ensured = await mailcow.ensureDomain(site.domain, slug, this.deps.domainLimits);
       if (!ensured.value.active) await mailcow.setDomainActive(site.domain, true);
       const dkim = (await mailcow.ensureDkim(site.domain, "dkim", 2048)).value;
       const config = siteStackConfigFor(

@@ -41,6 +41,8 @@ export interface MailcowDomain {
   /** Current limits, in the units of `DomainLimits`. */
   limits: DomainLimits;
   rateLimit: RateLimit | null;
+  /** The slug of the site that owns the domain (the marker in its description), `null` when none is recorded. */
+  owner: string | null;
 }
 
 export interface DkimKey {
@@ -81,12 +83,14 @@ export interface EnsureResult<T> {
 export interface MailcowApi {
   getDomain(domain: string, options?: CallOptions): Promise<MailcowDomain | null>;
   /**
-   * GET first; creates the domain with explicit limits, `active: 1`, `restart_sogo: 0` and no DKIM when missing.
+   * GET first; creates the domain with explicit limits, `active: 1`, `restart_sogo: 0`, no DKIM, and `owner`'s marker
+   * in its description (`ownership.ts`) when missing.
    * A `rateLimit` with a value above 0 is applied by the same `add/domain` call. An existing domain is returned as it
    * is: its activity and rate limit are the caller's to compare and change.
    */
   ensureDomain(
     domain: string,
+    owner: string,
     limits: DomainLimits,
     rateLimit?: RateLimit,
     options?: CallOptions,

@@ -106,14 +106,14 @@ describe("aborting a call", () => {
   it("aborts an ensureDomain whose add/domain hangs, and a signal that never aborts changes nothing", async () => {
     const c = makeClient();
     const idle = new AbortController();
-    expect((await c.ensureDomain("a.com", DEFAULT_DOMAIN_LIMITS, undefined, { signal: idle.signal })).created).toBe(
-      true,
-    );
+    expect(
+      (await c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS, undefined, { signal: idle.signal })).created,
+    ).toBe(true);
     expect((await c.ensureDkim("a.com", "dkim", 2048, { signal: idle.signal })).created).toBe(true);
 
     double.faults.inject({ kind: "hang", method: "POST", route: "add/domain" });
     const controller = new AbortController();
-    const call = c.ensureDomain("b.com", DEFAULT_DOMAIN_LIMITS, undefined, { signal: controller.signal });
+    const call = c.ensureDomain("b.com", "site", DEFAULT_DOMAIN_LIMITS, undefined, { signal: controller.signal });
     await until(() => double.count({ route: "add/domain" }) === 2);
     controller.abort();
     await abortRejection(call);

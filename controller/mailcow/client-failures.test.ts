@@ -120,7 +120,7 @@ describe("HTTP error shapes", () => {
     double.faults.inject({ kind: "danger", method: "POST", msg: ["mysql_error", "Deadlock found"] });
     const c = makeClient();
     const errors = await Promise.all([
-      rejection(c.ensureDomain("a.com", DEFAULT_DOMAIN_LIMITS)),
+      rejection(c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS)),
       rejection(c.setDomainActive("a.com", true)),
       rejection(c.deleteMailbox("a@a.com")),
     ]);
@@ -187,14 +187,14 @@ describe("retries", () => {
 
   it("never re-sends a POST answered with 5xx", async () => {
     double.faults.inject({ kind: "html-500", method: "POST" });
-    const err = await rejection(makeClient({ retries: 3 }).ensureDomain("a.com", DEFAULT_DOMAIN_LIMITS));
+    const err = await rejection(makeClient({ retries: 3 }).ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS));
     expect(err.kind).toBe("transient");
     expect(double.count({ method: "POST" })).toBe(1);
   });
 
   it("never re-sends a POST whose connection was reset after sending", async () => {
     double.faults.inject({ kind: "reset", method: "POST" });
-    const err = await rejection(makeClient({ retries: 3 }).ensureDomain("a.com", DEFAULT_DOMAIN_LIMITS));
+    const err = await rejection(makeClient({ retries: 3 }).ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS));
     expect(err.kind).toBe("transient");
     expect(err.code).toBe("ECONNRESET");
     expect(double.count({ method: "POST" })).toBe(1);
@@ -226,9 +226,9 @@ describe("retries", () => {
   it("lets a lost answer be repaired by calling ensureDomain again, which finds the domain", async () => {
     double.faults.inject({ kind: "reset", method: "POST", route: "add/domain", afterApply: true, times: 1 });
     const c = makeClient();
-    await rejection(c.ensureDomain("a.com", DEFAULT_DOMAIN_LIMITS));
+    await rejection(c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS));
     expect(double.state.domains.has("a.com")).toBe(true);
-    const again = await c.ensureDomain("a.com", DEFAULT_DOMAIN_LIMITS);
+    const again = await c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS);
     expect(again.created).toBe(false);
     expect(double.count({ method: "POST", route: "add/domain" })).toBe(1);
   });

@@ -59,19 +59,21 @@ describe("domains", () => {
       mailboxCount: 1,
       limits: { description: "a.com", aliases: 400, mailboxes: 10, defquotaMb: 1024, maxquotaMb: 2048, quotaMb: 4096 },
       rateLimit: null,
+      owner: null,
     });
   });
 
   it("ensureDomain creates a missing domain with explicit fields, no SOGo restart and no implicit DKIM", async () => {
-    const result = await client.ensureDomain("a.com", limits);
+    const result = await client.ensureDomain("a.com", "site", limits);
     expect(result.created).toBe(true);
     expect(result.value.name).toBe("a.com");
-    expect(result.value.limits).toEqual(limits);
+    expect(result.value.limits).toEqual({ ...limits, description: "Site a.com (mail-zone:site=site)" });
+    expect(result.value.owner).toBe("site");
     expect(result.warnings).toBeUndefined();
     const add = double.requests.find((r) => r.route === "add/domain");
     expect(add?.body).toEqual({
       domain: "a.com",
-      description: "Site a.com",
+      description: "Site a.com (mail-zone:site=site)",
       aliases: 400,
       mailboxes: 10,
       defquota: 3072,
@@ -86,7 +88,7 @@ describe("domains", () => {
   });
 
   it("ensureDomain creates with one GET and one add/domain, and returns what Mailcow then holds", async () => {
-    const result = await client.ensureDomain("a.com", limits, { value: 50, frame: "h" });
+    const result = await client.ensureDomain("a.com", "site", limits, { value: 50, frame: "h" });
     expect(result.created).toBe(true);
     expect(double.count()).toBe(2);
     // What ensureDomain returns without a second GET equals what a GET now shows.
@@ -94,11 +96,11 @@ describe("domains", () => {
   });
 
   it("ensureDomain sets the rate limit in add/domain itself, and sends none for a limit of 0", async () => {
-    await client.ensureDomain("a.com", limits, { value: 50, frame: "h" });
+    await client.ensureDomain("a.com", "site", limits, { value: 50, frame: "h" });
     const add = double.requests.find((r) => r.path.endsWith("add/domain"));
     expect(add?.body).toMatchObject({ rl_value: 50, rl_frame: "h" });
     expect((await client.getDomain("a.com"))?.rateLimit).toEqual({ value: 50, frame: "h" });
-    await client.ensureDomain("b.com", limits, DEFAULT_RATE_LIMIT);
+    await client.ensureDomain("b.com", "site", limits, DEFAULT_RATE_LIMIT);
     const addB = double.requests.filter((r) => r.path.endsWith("add/domain"))[1];
     expect(addB?.body).not.toHaveProperty("rl_value");
     expect((await client.getDomain("b.com"))?.rateLimit).toBeNull();
@@ -106,20 +108,23 @@ describe("domains", () => {
 
   it("ensureDomain leaves an existing domain's rate limit to the caller", async () => {
     double.state.seedDomain("a.com");
-    const result = await client.ensureDomain("a.com", limits, { value: 50, frame: "h" });
+    const result = await client.ensureDomain("a.com", "site", limits, { value: 50, frame: "h" });
     expect(result.created).toBe(false);
     expect(result.value.rateLimit).toBeNull();
     expect(double.count({ method: "POST" })).toBe(0);
   });
 
-  it("ensureDomain uses the domain name as the description when none is given", async () => {
-    await client.ensureDomain("b.com", DEFAULT_DOMAIN_LIMITS);
-    expect(double.state.domains.get("b.com")?.description).toBe("b.com");
+  it("ensureDomain records the owning site in the description, after the operator's text", async () => {
+    await client.ensureDomain("b.com", "shop", DEFAULT_DOMAIN_LIMITS);
+    expect(double.state.domains.get("b.com")?.description).toBe("mail-zone:site=shop");
+    await client.ensureDomain("c.com", "cafe", { ...DEFAULT_DOMAIN_LIMITS, description: "Cafe" });
+    expect(double.state.domains.get("c.com")?.description).toBe("Cafe (mail-zone:site=cafe)");
+    expect((await client.getDomain("c.com"))?.owner).toBe("cafe");
   });
 
   it("ensureDomain called twice creates the domain once", async () => {
-    await client.ensureDomain("a.com", limits);
-    const second = await client.ensureDomain("a.com", limits);
+    await client.ensureDomain("a.com", "site", limits);
+    const second = await client.ensureDomain("a.com", "site", limits);
     expect(second.created).toBe(false);
     expect(double.count({ method: "POST", route: "add/domain" })).toBe(1);
   });
@@ -128,21 +133,21 @@ describe("domains", () => {
     // First GET says {} (as if the domain appeared just after), the add then hits domain_exists.
     double.state.seedDomain("a.com");
     double.faults.inject({ kind: "respond", method: "GET", route: "get/domain/a.com", times: 1, body: "{}" });
-    const result = await client.ensureDomain("a.com", limits);
+    const result = await client.ensureDomain("a.com", "site", limits);
     expect(result.created).toBe(false);
     expect(double.count({ route: "get/domain/a.com" })).toBe(2);
   });
 
   it("ensureDomain reports domain_exists as a validation error when the GET still shows nothing", async () => {
     double.faults.inject({ kind: "danger", method: "POST", route: "add/domain", msg: ["domain_exists", "a.com"] });
-    const err = await rejection(client.ensureDomain("a.com", limits));
+    const err = await rejection(client.ensureDomain("a.com", "site", limits));
     expect(err.kind).toBe("validation");
     expect(err.msgKey).toBe("domain_exists");
     expect(err.msgArgs).toEqual(["a.com"]);
   });
 
   it("ensureDomain surfaces domain_cannot_match_hostname with Mailcow's key", async () => {
-    const err = await rejection(client.ensureDomain("mail.example.net", limits));
+    const err = await rejection(client.ensureDomain("mail.example.net", "site", limits));
     expect(err).toMatchObject({
       kind: "validation",
       msgKey: "domain_cannot_match_hostname",
@@ -151,7 +156,7 @@ describe("domains", () => {
   });
 
   it("ensureDomain refuses inconsistent limits before calling Mailcow", async () => {
-    const err = await rejection(client.ensureDomain("a.com", { ...limits, defquotaMb: 20000 }));
+    const err = await rejection(client.ensureDomain("a.com", "site", { ...limits, defquotaMb: 20000 }));
     expect(err.kind).toBe("validation");
     expect(err.message).toContain("defquotaMb 20000");
     expect(double.requests).toHaveLength(0);
@@ -167,12 +172,12 @@ describe("domains", () => {
     });
     double.state.seedDomain("a.com"); // what the real server did despite the warning
     double.faults.inject({ kind: "respond", method: "GET", route: "get/domain/a.com", times: 1, body: "{}" });
-    const result = await client.ensureDomain("a.com", limits);
+    const result = await client.ensureDomain("a.com", "site", limits);
     expect(result).toMatchObject({ created: true, warnings: ["domain_added_sogo_failed (a.com)"] });
   });
 
   it("ensureDomain converts an IDN to its ASCII form", async () => {
-    const result = await client.ensureDomain("bücher.example", limits);
+    const result = await client.ensureDomain("bücher.example", "site", limits);
     expect(result.value.name).toBe("xn--bcher-kva.example");
   });
 

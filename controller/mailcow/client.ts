@@ -37,6 +37,7 @@ import {
   type WriteOutcome,
   writeOutcome,
 } from "./normalise";
+import { describeOwnedDomain } from "./ownership";
 
 /**
  * Limits of a new domain: Mailcow's own "Default" domain template (`init_db.inc.php`), so a domain made by the
@@ -184,6 +185,7 @@ export class MailcowClient implements MailcowApi {
 
   async ensureDomain(
     domain: string,
+    owner: string,
     limits: DomainLimits,
     rateLimit?: RateLimit,
     options?: CallOptions,
@@ -203,7 +205,7 @@ export class MailcowClient implements MailcowApi {
       "add/domain",
       {
         domain: name,
-        description: limits.description || name,
+        description: describeOwnedDomain(owner, limits.description),
         aliases: limits.aliases,
         mailboxes: limits.mailboxes,
         defquota: limits.defquotaMb,
@@ -233,8 +235,9 @@ export class MailcowClient implements MailcowApi {
       name,
       active: true,
       mailboxCount: 0,
-      limits: { ...limits, description: limits.description || name },
+      limits: { ...limits, description: describeOwnedDomain(owner, limits.description) },
       rateLimit: limited ? { ...limited } : null,
+      owner,
     };
     return withWarnings({ value: created, created: true }, outcome.warnings);
   }

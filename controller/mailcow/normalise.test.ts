@@ -139,7 +139,15 @@ describe("domains", () => {
         quotaMb: 10240,
       },
       rateLimit: { value: 50, frame: "h" },
+      owner: null,
     });
+  });
+
+  it("reads the owning site from the marker in the description", () => {
+    expect(domainFromApi({ ...raw, description: "Shop (mail-zone:site=shop)" }).owner).toBe("shop");
+    expect(domainFromApi({ ...raw, description: "mail-zone:site=shop-2" }).owner).toBe("shop-2");
+    expect(domainFromApi({ ...raw, description: "not mail-zone:site=" }).owner).toBeNull();
+    expect(domainFromApi({ ...raw, description: "xmail-zone:site=shop" }).owner).toBeNull();
   });
 
   it("prefers active_int over a rendered active field", () => {

@@ -8,6 +8,7 @@
  */
 import type { DkimKey, DomainLimits, Mailbox, MailcowDomain, RateLimit } from "./api";
 import { redact } from "./errors";
+import { ownerFromDescription } from "./ownership";
 
 /** Mailcow answered with something whose shape we do not understand. */
 export class ShapeError extends Error {
@@ -179,6 +180,7 @@ export function domainFromApi(raw: unknown): MailcowDomain {
     mailboxCount: toNumber(raw.mboxes_in_domain ?? 0, "mboxes_in_domain"),
     limits,
     rateLimit: rateLimitFromApi(raw.rl),
+    owner: ownerFromDescription(limits.description),
   };
 }
 

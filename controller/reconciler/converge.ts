@@ -73,7 +73,13 @@ export class SiteConverger {
     const previous = site.mail.domain;
     // The run's signal reaches every Mailcow call, so a shutdown's abort also cuts a request or retry wait short.
     const call = { signal };
-    const ensured = await mailcow.ensureDomain(domain, this.options.domainLimits, this.options.rateLimit, call);
+    const ensured = await mailcow.ensureDomain(
+      domain,
+      site.slug,
+      this.options.domainLimits,
+      this.options.rateLimit,
+      call,
+    );
     if (!ensured.value.active) await mailcow.setDomainActive(domain, true, call);
     if (!ensured.created && rateLimitDiffers(ensured.value.rateLimit, this.options.rateLimit)) {
       await mailcow.setDomainRateLimit(domain, this.options.rateLimit, call);

@@ -51,11 +51,11 @@ describe("the Mailcow client against Mailcow's OpenAPI description", () => {
     const limits = { ...DEFAULT_DOMAIN_LIMITS, description: "Contract" };
     await client.ping();
     expect(await client.getDomain("a.com")).toBeNull();
-    expect((await client.ensureDomain("a.com", limits)).created).toBe(true);
-    expect((await client.ensureDomain("a.com", limits)).created).toBe(false);
+    expect((await client.ensureDomain("a.com", "site", limits)).created).toBe(true);
+    expect((await client.ensureDomain("a.com", "site", limits)).created).toBe(false);
     // The domain_exists recovery path: the first GET misses, the add is refused, the second GET finds it.
     double.faults.inject({ kind: "respond", method: "GET", route: "get/domain/a.com", times: 1, body: "{}" });
-    expect((await client.ensureDomain("a.com", limits)).created).toBe(false);
+    expect((await client.ensureDomain("a.com", "site", limits)).created).toBe(false);
     await client.setDomainActive("a.com", false);
     await client.setDomainActive("a.com", true);
     await client.setDomainRateLimit("a.com", { value: 50, frame: "h" });
