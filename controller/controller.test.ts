@@ -59,7 +59,7 @@ async function startController(runnerDelayMs = 0) {
       layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
       redact,
     }),
-    mailcow: new MailcowClient({ baseUrl: mailcowDouble.url, apiKey: mailcowDouble.apiKey, retries: 0 }),
+    mailcow: new MailcowClient({ baseUrl: mailcowDouble.url, apiKey: mailcowDouble.apiKey }),
     runner: new PreviewRunner({ delayMs: runnerDelayMs }),
     logger,
     redact,

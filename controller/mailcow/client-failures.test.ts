@@ -9,7 +9,8 @@ import { inspect } from "node:util";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
-import { DEFAULT_DOMAIN_LIMITS, MailcowClient, type MailcowClientOptions, type MailcowLogger } from "./client";
+import type { DomainLimits } from "./api";
+import { MailcowClient, type MailcowClientOptions, type MailcowLogger } from "./client";
 import { isTransient, MailcowError } from "./errors";
 
 let double: MailcowDouble;
@@ -27,7 +28,7 @@ afterEach(async () => {
 });
 
 function makeClient(options: Partial<MailcowClientOptions> = {}): MailcowClient {
-  const c = new MailcowClient({ baseUrl: double.url, apiKey: double.apiKey, retries: 2, backoffMs: 1, ...options });
+  const c = new MailcowClient({ baseUrl: double.url, apiKey: double.apiKey, ...options });
   clients.push(c);
   return c;
 }
@@ -41,6 +42,15 @@ async function rejection(promise: Promise<unknown>): Promise<MailcowError> {
   return err as MailcowError;
 }
 
+const LIMITS: DomainLimits = {
+  description: "",
+  aliases: 400,
+  mailboxes: 10,
+  defquotaMb: 3072,
+  maxquotaMb: 10240,
+  quotaMb: 10240,
+};
+
 /** A port nothing listens on: bind, read the port, close. */
 async function closedPort(): Promise<number> {
   const server = http.createServer();
@@ -51,11 +61,29 @@ async function closedPort(): Promise<number> {
 }
 
 describe("HTTP error shapes", () => {
-  it("maps 401 for an unknown key to an auth error, without retrying", async () => {
+  it("maps 401 for an unknown key to a permanent auth error", async () => {
     const c = makeClient({ apiKey: "wrong-key-123" });
     const err = await rejection(c.getDomain("a.com"));
-    expect(err).toMatchObject({ kind: "auth", status: 401, msgKey: "authentication failed", operation: "getDomain" });
-    expect(double.count()).toBe(1);
+    expect(err).toMatchObject({
+      kind: "auth",
+      retryable: false,
+      status: 401,
+      msgKey: "authentication failed",
+      operation: "getDomain",
+    });
+  });
+
+  it("maps 401 for a source address outside API_ALLOW_FROM to a permanent auth error naming the address", async () => {
+    const guarded = await startMailcowDouble({ allowFrom: ["10.42.0.7"] });
+    try {
+      const c = new MailcowClient({ baseUrl: guarded.url, apiKey: guarded.apiKey });
+      const err = await rejection(c.ping());
+      c.close();
+      expect(err).toMatchObject({ kind: "auth", retryable: false, status: 401 });
+      expect(err.message).toContain("api access denied for ip 127.0.0.1");
+    } finally {
+      await guarded.close();
+    }
   });
 
   it("maps 403 for a write with the read-only key to an auth error", async () => {
@@ -73,18 +101,25 @@ describe("HTTP error shapes", () => {
     expect(double.count()).toBe(1);
   });
 
-  it("maps 404 route not found to not-found", async () => {
+  it("maps 404 route not found to a permanent protocol error (a wrong base URL, not a missing object)", async () => {
     double.faults.inject({ kind: "respond", status: 404, body: '{"type":"error","msg":"route not found"}' });
     const err = await rejection(makeClient().ping());
-    expect(err).toMatchObject({ kind: "not-found", status: 404 });
+    expect(err).toMatchObject({ kind: "protocol", retryable: false, status: 404 });
+    expect(err.message).toContain("MAILCOW_API_URL");
   });
 
-  it("maps a 500 HTML page to a transient error that quotes the page briefly", async () => {
+  it("maps a 500 HTML page to a retryable transient error that quotes the page briefly", async () => {
     double.faults.inject({ kind: "html-500" });
-    const err = await rejection(makeClient({ retries: 0 }).getDomain("a.com"));
-    expect(err).toMatchObject({ kind: "transient", status: 500 });
+    const err = await rejection(makeClient().getDomain("a.com"));
+    expect(err).toMatchObject({ kind: "transient", retryable: true, status: 500 });
     expect(err.message).toContain("Connection to database failed");
     expect(isTransient(err)).toBe(true);
+  });
+
+  it("maps the HTML page every call gets while dockerapi is unreachable to a retryable error", async () => {
+    double.state.dockerapi = "unreachable";
+    const err = await rejection(makeClient().getDomain("a.com"));
+    expect(err).toMatchObject({ kind: "transient", retryable: true, status: 500 });
   });
 
   it("maps malformed JSON on a GET to a protocol error", async () => {
@@ -102,34 +137,67 @@ describe("HTTP error shapes", () => {
     expect(err.kind).toBe("protocol");
   });
 
-  it("treats an empty body on a GET as not found", async () => {
+  it("maps an empty 200 body on a GET to a retryable protocol error, never to absent", async () => {
     double.state.seedDomain("a.com");
     double.faults.inject({ kind: "empty-body", method: "GET" });
-    expect(await makeClient().getDomain("a.com")).toBeNull();
+    const c = makeClient();
+    for (const call of [c.getDomain("a.com"), c.listMailboxes("a.com"), c.getDkim("a.com")]) {
+      const err = await rejection(call);
+      expect(err).toMatchObject({ kind: "protocol", retryable: true, status: 200 });
+      expect(err.message).toContain("empty body");
+    }
   });
 
-  it("maps an empty body on a write to a protocol error", async () => {
+  it("fails every read and the deactivation while Mailcow's domain table is broken, reporting nothing as absent", async () => {
+    double.state.seedDomain("a.com");
+    double.state.seedMailbox("info@a.com");
+    double.state.brokenTables.add("domain");
+    const c = makeClient();
+    for (const call of [c.getDomain("a.com"), c.listMailboxes("a.com"), c.setDomainActive("a.com", false)]) {
+      expect(await rejection(call)).toMatchObject({ kind: "protocol", retryable: true });
+    }
+    // A purge that cannot list the mailboxes deletes nothing.
+    await rejection(c.purgeDomain("a.com"));
+    expect(double.count({ method: "POST", route: "delete/" })).toBe(0);
+    expect(double.state.domains.get("a.com")?.active).toBe(1);
+  });
+
+  it("maps an empty body on a write to a retryable protocol error", async () => {
     double.state.seedDomain("a.com");
     double.faults.inject({ kind: "empty-body", method: "POST" });
     const err = await rejection(makeClient().setDomainActive("a.com", true));
-    expect(err).toMatchObject({ kind: "protocol" });
+    expect(err).toMatchObject({ kind: "protocol", retryable: true });
     expect(err.message).toContain("empty body");
   });
 
-  it("maps a danger entry on every write to validation errors keeping Mailcow's key and arguments", async () => {
-    double.faults.inject({ kind: "danger", method: "POST", msg: ["mysql_error", "Deadlock found"] });
+  it("maps a database error entry (mysql_error, SQLSTATE) to a retryable transient error", async () => {
+    double.state.seedDomain("a.com");
+    double.faults.inject({ kind: "danger", method: "POST", times: 1, msg: ["mysql_error", "Deadlock found"] });
+    const c = makeClient();
+    expect(await rejection(c.setDomainActive("a.com", true))).toMatchObject({
+      kind: "transient",
+      retryable: true,
+      msgKey: "mysql_error",
+    });
+    double.faults.inject({ kind: "danger", method: "POST", times: 1, msg: ["SQLSTATE[HY000]: General error"] });
+    expect(await rejection(c.setDomainActive("a.com", true))).toMatchObject({ kind: "transient", retryable: true });
+  });
+
+  it("maps a danger entry on every write to permanent validation errors keeping Mailcow's key and arguments", async () => {
+    double.faults.inject({ kind: "danger", method: "POST", msg: ["object_is_not_numeric", "ten"] });
     const c = makeClient();
     const errors = await Promise.all([
-      rejection(c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS)),
+      rejection(c.ensureDomain("a.com", "site", LIMITS)),
       rejection(c.setDomainActive("a.com", true)),
       rejection(c.deleteMailbox("a@a.com")),
     ]);
     for (const err of errors) {
       expect(err).toMatchObject({
         kind: "validation",
+        retryable: false,
         status: 200,
-        msgKey: "mysql_error",
-        msgArgs: ["Deadlock found"],
+        msgKey: "object_is_not_numeric",
+        msgArgs: ["ten"],
       });
     }
     expect(double.state.domains.size).toBe(0);
@@ -164,88 +232,79 @@ describe("HTTP error shapes", () => {
   });
 });
 
-describe("retries", () => {
-  it("retries a GET after 5xx up to the configured number of retries", async () => {
+describe("one request per call (the reconciler is the only retry layer)", () => {
+  it("sends a GET answered with 5xx once and marks the failure retryable", async () => {
     double.faults.inject({ kind: "html-500", method: "GET" });
-    const err = await rejection(makeClient({ retries: 2 }).getDomain("a.com"));
-    expect(err.kind).toBe("transient");
+    const err = await rejection(makeClient().getDomain("a.com"));
+    expect(err).toMatchObject({ kind: "transient", retryable: true });
+    expect(double.count()).toBe(1);
+  });
+
+  it("sends a GET whose connection was reset once and marks the failure retryable", async () => {
+    double.faults.inject({ kind: "reset", method: "GET" });
+    const err = await rejection(makeClient().getDkim("a.com"));
+    expect(err).toMatchObject({ kind: "transient", retryable: true, code: "ECONNRESET" });
+    expect(double.count()).toBe(1);
+  });
+
+  it("sends a POST answered with 5xx or reset after sending once, retryable (the GET-first ensure repairs it)", async () => {
+    double.faults.inject({ kind: "html-500", method: "POST", times: 1 });
+    const c = makeClient();
+    expect(await rejection(c.ensureDomain("a.com", "site", LIMITS))).toMatchObject({ retryable: true });
+    double.faults.inject({ kind: "reset", method: "POST", times: 1 });
+    const reset = await rejection(c.ensureDomain("a.com", "site", LIMITS));
+    expect(reset).toMatchObject({ kind: "transient", retryable: true, code: "ECONNRESET" });
+    expect(double.count({ method: "POST" })).toBe(2);
+  });
+
+  it("marks validation, auth and malformed answers as not retryable", async () => {
+    const bad = await rejection(makeClient({ apiKey: "wrong-key-123" }).getDomain("a.com"));
+    double.faults.inject({ kind: "malformed-json", times: 1 });
+    const malformed = await rejection(makeClient().getDomain("a.com"));
+    const invalid = await rejection(makeClient().setDomainActive("nope.com", true));
+    expect([bad, malformed, invalid].map((e) => [e.kind, e.retryable])).toEqual([
+      ["auth", false],
+      ["protocol", false],
+      ["validation", false],
+    ]);
     expect(double.count()).toBe(3);
   });
 
-  it("retries a GET that failed once and returns the later answer", async () => {
-    double.state.seedDomain("a.com");
-    double.faults.inject({ kind: "html-500", method: "GET", times: 1 });
-    expect((await makeClient().getDomain("a.com"))?.name).toBe("a.com");
-    expect(double.count()).toBe(2);
-  });
-
-  it("retries a GET whose connection was reset", async () => {
-    double.faults.inject({ kind: "reset", method: "GET", times: 2 });
-    expect(await makeClient({ retries: 2 }).getDkim("a.com")).toBeNull();
-    expect(double.count()).toBe(3);
-  });
-
-  it("never re-sends a POST answered with 5xx", async () => {
-    double.faults.inject({ kind: "html-500", method: "POST" });
-    const err = await rejection(makeClient({ retries: 3 }).ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS));
-    expect(err.kind).toBe("transient");
-    expect(double.count({ method: "POST" })).toBe(1);
-  });
-
-  it("never re-sends a POST whose connection was reset after sending", async () => {
-    double.faults.inject({ kind: "reset", method: "POST" });
-    const err = await rejection(makeClient({ retries: 3 }).ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS));
-    expect(err.kind).toBe("transient");
-    expect(err.code).toBe("ECONNRESET");
-    expect(double.count({ method: "POST" })).toBe(1);
-  });
-
-  it("does not retry validation, auth or protocol errors", async () => {
-    const c = makeClient({ retries: 3, apiKey: "wrong-key-123" });
-    await rejection(c.getDomain("a.com"));
-    double.faults.inject({ kind: "malformed-json" });
-    await rejection(makeClient({ retries: 3 }).getDomain("a.com"));
-    expect(double.count()).toBe(2);
-  });
-
-  it("retries GETs and POSTs whose connection was refused, since nothing reached Mailcow", async () => {
+  it("reports a refused connection once per call as retryable, saying nothing reached Mailcow", async () => {
     const port = await closedPort();
     const attempts: string[] = [];
-    const c = makeClient({
-      baseUrl: `http://127.0.0.1:${port}`,
-      retries: 2,
-      onRequest: (info) => attempts.push(info.method),
-    });
+    const c = makeClient({ baseUrl: `http://127.0.0.1:${port}`, onRequest: (info) => attempts.push(info.method) });
     const getErr = await rejection(c.getDomain("a.com"));
-    expect(getErr).toMatchObject({ kind: "transient", code: "ECONNREFUSED" });
+    expect(getErr).toMatchObject({ kind: "transient", retryable: true, code: "ECONNREFUSED" });
     const postErr = await rejection(c.setDomainActive("a.com", true));
-    expect(postErr).toMatchObject({ kind: "transient", code: "ECONNREFUSED" });
-    expect(attempts).toEqual(["GET", "GET", "GET", "POST", "POST", "POST"]);
+    expect(postErr).toMatchObject({ kind: "transient", retryable: true, code: "ECONNREFUSED" });
+    expect(postErr.message).toContain("nothing reached Mailcow");
+    expect(attempts).toEqual(["GET", "POST"]);
   });
 
   it("lets a lost answer be repaired by calling ensureDomain again, which finds the domain", async () => {
     double.faults.inject({ kind: "reset", method: "POST", route: "add/domain", afterApply: true, times: 1 });
     const c = makeClient();
-    await rejection(c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS));
+    await rejection(c.ensureDomain("a.com", "site", LIMITS));
     expect(double.state.domains.has("a.com")).toBe(true);
-    const again = await c.ensureDomain("a.com", "site", DEFAULT_DOMAIN_LIMITS);
+    const again = await c.ensureDomain("a.com", "site", LIMITS);
     expect(again.created).toBe(false);
     expect(double.count({ method: "POST", route: "add/domain" })).toBe(1);
   });
 });
 
 describe("timeouts", () => {
-  it("aborts a GET that never answers and reports a transient timeout", async () => {
+  it("aborts a GET that never answers and reports a retryable timeout", async () => {
     double.faults.inject({ kind: "hang", method: "GET" });
-    const err = await rejection(makeClient({ timeoutMs: 100, retries: 1 }).getDomain("a.com"));
-    expect(err).toMatchObject({ kind: "transient", code: "ETIMEDOUT" });
+    const err = await rejection(makeClient({ timeoutMs: 100 }).getDomain("a.com"));
+    expect(err).toMatchObject({ kind: "transient", retryable: true, code: "ETIMEDOUT" });
     expect(err.message).toContain("timed out");
-    expect(double.count()).toBe(2);
+    expect(double.count()).toBe(1);
   });
 
   it("does not re-send a POST that timed out", async () => {
     double.faults.inject({ kind: "hang", method: "POST" });
-    const err = await rejection(makeClient({ timeoutMs: 100, retries: 3 }).setDomainActive("a.com", true));
+    const err = await rejection(makeClient({ timeoutMs: 100 }).setDomainActive("a.com", true));
     expect(err).toMatchObject({ kind: "transient", code: "ETIMEDOUT" });
     expect(double.count({ method: "POST" })).toBe(1);
   });
@@ -271,7 +330,7 @@ describe("secrets", () => {
   it("keeps the API key out of every error, whatever the failure", async () => {
     await double.close();
     double = await startMailcowDouble({ apiKey: KEY, checkContract: true });
-    const c = makeClient({ apiKey: KEY, retries: 1, timeoutMs: 100 });
+    const c = makeClient({ apiKey: KEY, timeoutMs: 100 });
     const errors: MailcowError[] = [];
     const echo = `<html>X-API-Key: ${KEY}</html>`;
     const cases: [Parameters<typeof double.faults.inject>[0] | null, () => Promise<unknown>][] = [
@@ -321,8 +380,9 @@ describe("secrets", () => {
     await double.close();
     double = await startMailcowDouble({ apiKey: KEY, checkContract: true });
     double.state.seedDomain("a.com");
-    const c = makeClient({ apiKey: KEY, logger, retries: 1 });
+    const c = makeClient({ apiKey: KEY, logger });
     double.faults.inject({ kind: "html-500", method: "GET", times: 1 });
+    await rejection(c.getDomain("a.com"));
     await c.getDomain("a.com");
     await c.addMailbox({ localPart: "info", domain: "a.com", password: "Pw-very-secret-1", quotaMb: 10 });
     double.faults.inject({ kind: "danger", msg: ["echo", "Pw-very-secret-2"] });
@@ -334,6 +394,24 @@ describe("secrets", () => {
     const all = lines.join("\n");
     expect(all).not.toContain(KEY);
     expect(all).not.toContain("Pw-very-secret");
+  });
+
+  it("keeps Mailcow's session id (as good as the key while it lives) out of errors and log lines", async () => {
+    const lines: string[] = [];
+    const logger: MailcowLogger = {
+      debug: (obj, msg) => lines.push(JSON.stringify({ obj, msg })),
+      warn: (obj, msg) => lines.push(JSON.stringify({ obj, msg })),
+    };
+    double.state.seedDomain("a.com");
+    const c = makeClient({ logger });
+    await c.getDomain("a.com");
+    const session = double.requests[0]?.session ?? "";
+    expect(session.length).toBeGreaterThan(8);
+    double.faults.inject({ kind: "danger", method: "POST", times: 1, msg: ["echo", `MCSESSID=${session}`] });
+    const err = await rejection(c.setDomainActive("a.com", true));
+    expect(JSON.stringify(err)).not.toContain(session);
+    expect(err.message).not.toContain(session);
+    expect(lines.join("\n")).not.toContain(session);
   });
 
   it("accepts a pino logger", async () => {
@@ -350,7 +428,6 @@ describe("secrets", () => {
       expect(String(err)).not.toContain("has space secret");
     }
     expect(() => new MailcowClient({ baseUrl: "http://x", apiKey: "abc", timeoutMs: 0 })).toThrow(/timeoutMs/);
-    expect(() => new MailcowClient({ baseUrl: "http://x", apiKey: "abc", retries: -1 })).toThrow(/retries/);
   });
 });
 
@@ -389,13 +466,11 @@ describe("TLS", () => {
     try {
       const baseUrl = `https://127.0.0.1:${port}`;
       await makeClient({ baseUrl, ca: cert }).ping();
-      const attempts: number[] = [];
-      const err = await rejection(
-        makeClient({ baseUrl, retries: 2, onRequest: (i) => attempts.push(i.attempt) }).ping(),
-      );
-      expect(err.kind).toBe("protocol");
+      const attempts: string[] = [];
+      const err = await rejection(makeClient({ baseUrl, onRequest: (i) => attempts.push(i.method) }).ping());
+      expect(err).toMatchObject({ kind: "protocol", retryable: false });
       expect(err.message).toContain("TLS certificate not trusted");
-      expect(attempts).toEqual([1]);
+      expect(attempts).toEqual(["GET"]);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,17 +2,19 @@
  * `MailcowApi` over Mailcow's REST API (mailcow-notes §2). Plain `node:http`/`node:https`, because a custom CA with
  * global fetch needs undici's dispatcher, which we avoid on Node 20.
  *
- * Rules the client keeps: `X-API-Key` auth; JSON bodies; no cookies and no `Sec-Fetch-Dest` (Mailcow answers 403 to
- * anything but `empty`); every `add/*` preceded by a GET because Mailcow's adds are not idempotent; retries with
- * capped exponential backoff only where re-sending cannot create something twice (GETs, and a POST whose connection
- * was refused); every failure a `MailcowError` without the API key in it. A call given an `AbortSignal` stops as soon
- * as it aborts (the request destroyed, a backoff wait cut short) and rejects with an `AbortError` instead.
+ * Rules the client keeps: `X-API-Key` auth; JSON bodies; no `Sec-Fetch-Dest` (Mailcow answers 403 to anything but
+ * `empty`); every `add/*` preceded by a GET because Mailcow's adds are not idempotent; deletes idempotent (a missing
+ * object is re-read and reported `not-found`, never a refusal); one HTTP attempt per request, because the reconciler
+ * is the only retry layer; every failure a `MailcowError` with a typed `kind` and `retryable`, without the API key in
+ * it. Mailcow's PHP session cookie is kept and sent back, so calls share one session in Redis instead of opening one
+ * each (docs/decisions/0120). A call given an `AbortSignal` stops as soon as it aborts (the request destroyed) and
+ * rejects with an `AbortError` instead.
  */
 import http from "node:http";
 import https from "node:https";
 import { domainToASCII } from "node:url";
 import { z } from "zod";
-import { abortError, isAbortError, systemClock } from "../clock";
+import { abortError, isAbortError } from "../clock";
 import type {
   CallOptions,
   DkimKey,
@@ -39,27 +41,14 @@ import {
 } from "./normalise";
 import { describeOwnedDomain } from "./ownership";
 
-/**
- * Limits of a new domain: Mailcow's own "Default" domain template (`init_db.inc.php`), so a domain made by the
- * controller looks like one made in the UI. `description` empty means "the domain name".
- */
-export const DEFAULT_DOMAIN_LIMITS: Readonly<DomainLimits> = Object.freeze({
-  description: "",
-  aliases: 400,
-  mailboxes: 10,
-  defquotaMb: 3072,
-  maxquotaMb: 10240,
-  quotaMb: 10240,
-});
-
 /** No rate limit (Mailcow's default): value 0 clears any limit set before. */
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimit> = Object.freeze({ value: 0, frame: "s" });
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_RETRIES = 3;
-export const DEFAULT_BACKOFF_MS = 250;
-export const DEFAULT_MAX_BACKOFF_MS = 5_000;
 export const DEFAULT_DKIM_KEY_SIZE = 2048;
+
+/** Mailcow's session cookie (`$SESSION_NAME` in `vars.inc.php`). */
+const SESSION_COOKIE = "MCSESSID";
 
 /** The subset of a pino logger the client uses; a pino `Logger` fits. */
 export interface MailcowLogger {
@@ -71,8 +60,6 @@ export interface MailcowRequestInfo {
   method: "GET" | "POST";
   /** Path after the base URL, e.g. `/api/v1/get/domain/example.com`. */
   path: string;
-  /** 1 for the first try, 2 for the first retry, … */
-  attempt: number;
 }
 
 export interface MailcowClientOptions {
@@ -80,18 +67,12 @@ export interface MailcowClientOptions {
   baseUrl: string;
   /** The read-write API key (`API_KEY`). */
   apiKey: string;
-  /** Per attempt, from sending to the last body byte. Default 10000. */
+  /** Per request, from sending to the last body byte. Default 10000. */
   timeoutMs?: number;
-  /** Extra attempts for retryable failures. Default 3. */
-  retries?: number;
-  /** First backoff delay; doubles per retry up to `maxBackoffMs`, with jitter. Default 250. */
-  backoffMs?: number;
-  /** Cap of one backoff delay. Default 5000. */
-  maxBackoffMs?: number;
   /** PEM CA bundle for an `https` base URL with a private CA. Certificate verification is always on. */
   ca?: string | Buffer;
   logger?: MailcowLogger;
-  /** Called before every HTTP attempt (benchmarks count calls with it). */
+  /** Called before every HTTP request (benchmarks count calls with it). */
   onRequest?: (info: MailcowRequestInfo) => void;
 }
 
@@ -103,9 +84,6 @@ const optionsSchema = z.object({
     // Mailcow strips other characters before the lookup, so such a key can never authenticate.
     .regex(/^[A-Za-z0-9-]+$/, "apiKey may only hold letters, digits and '-' (Mailcow strips anything else)"),
   timeoutMs: z.number().int().positive("timeoutMs must be a positive number of milliseconds").optional(),
-  retries: z.number().int().min(0, "retries must be 0 or more").optional(),
-  backoffMs: z.number().min(0, "backoffMs must be 0 or more").optional(),
-  maxBackoffMs: z.number().min(0, "maxBackoffMs must be 0 or more").optional(),
 });
 
 type Method = "GET" | "POST";
@@ -113,6 +91,8 @@ type Method = "GET" | "POST";
 interface RawResponse {
   status: number;
   text: string;
+  /** The value of Mailcow's session cookie when the answer set one. */
+  session?: string;
 }
 
 /** A failure before a complete response; `sent` tells whether the request may have reached Mailcow. */
@@ -125,7 +105,7 @@ class AttemptFailure extends Error {
   }
 }
 
-/** Connection failures where nothing reached Mailcow, so even a POST may be sent again. */
+/** Connection failures where nothing reached Mailcow. */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "EAI_AGAIN"]);
 
 const TLS_CODE_RE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
@@ -140,12 +120,11 @@ export class MailcowClient implements MailcowApi {
   private readonly prefix: string;
   private readonly apiKey: string;
   private readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly backoffMs: number;
-  private readonly maxBackoffMs: number;
   private readonly agent: http.Agent;
   private readonly logger: MailcowLogger | undefined;
   private readonly onRequest: ((info: MailcowRequestInfo) => void) | undefined;
+  /** Mailcow's session id from the last clean answer; sent back so calls share one session (see `send`). */
+  private session: string | undefined;
 
   constructor(options: MailcowClientOptions) {
     const parsed = optionsSchema.safeParse(options);
@@ -159,9 +138,6 @@ export class MailcowClient implements MailcowApi {
     this.base = base;
     this.apiKey = options.apiKey;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.retries = options.retries ?? DEFAULT_RETRIES;
-    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
-    this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     this.logger = options.logger;
     this.onRequest = options.onRequest;
     // No keep-alive: a pooled socket the server closed would fail a POST with ECONNRESET that we must not re-send.
@@ -332,7 +308,7 @@ export class MailcowClient implements MailcowApi {
       throw this.invalid(op, `quotaMb ${mailbox.quotaMb} must be a whole number of MiB >= 0`);
     }
     const name = mailbox.name ?? localPart;
-    await this.writeOk(
+    const outcome = await this.write(
       op,
       "add/mailbox",
       {
@@ -346,6 +322,13 @@ export class MailcowClient implements MailcowApi {
       },
       [mailbox.password],
     );
+    if (!outcome.ok) {
+      // Mailcow checks access to the domain before it exists, so a missing domain answers access_denied.
+      if (outcome.failure.key === "access_denied" && !(await this.fetchDomain(op, domain))) {
+        throw this.notFound(op, `domain ${domain} does not exist in Mailcow`, outcome.failure, [mailbox.password]);
+      }
+      throw this.failure(op, outcome.failure, [mailbox.password]);
+    }
     // Built from what Mailcow accepted rather than fetched: saves a GET per mailbox.
     return { username: `${localPart}@${domain}`, localPart, domain, name, active: true, quotaMb: mailbox.quotaMb };
   }
@@ -355,8 +338,17 @@ export class MailcowClient implements MailcowApi {
     const username = address.trim().toLowerCase();
     const at = username.lastIndexOf("@");
     if (at <= 0) throw this.invalid(op, `${JSON.stringify(address)} is not a mailbox address`);
-    this.domainName(op, username.slice(at + 1));
-    await this.writeOk(op, "delete/mailbox", [username]);
+    const domain = this.domainName(op, username.slice(at + 1));
+    const outcome = await this.write(op, "delete/mailbox", [username]);
+    if (outcome.ok) return;
+    // A missing mailbox answers access_denied: re-read, and a mailbox that is gone is reported as not there.
+    if (outcome.failure.key === "access_denied") {
+      const left = await this.mailboxesOf(op, domain);
+      if (!left.some((m) => m.username === username)) {
+        throw this.notFound(op, `mailbox ${username} does not exist in Mailcow`, outcome.failure);
+      }
+    }
+    throw this.failure(op, outcome.failure);
   }
 
   async purgeDomain(domain: string, options?: CallOptions): Promise<void> {
@@ -366,13 +358,14 @@ export class MailcowClient implements MailcowApi {
     // Order matters: delete/domain refuses a domain that still has mailboxes, and it leaves the DKIM key behind.
     const mailboxes = await this.mailboxesOf("listMailboxes", name, signal);
     if (mailboxes.length > 0) {
-      await this.writeOk(
-        op,
-        "delete/mailbox",
-        mailboxes.map((m) => m.username),
-        [],
-        signal,
-      );
+      const usernames = mailboxes.map((m) => m.username);
+      const outcome = await this.write(op, "delete/mailbox", usernames, [], signal);
+      if (!outcome.ok) {
+        // One that vanished since the list answers access_denied while the others go: gone is done.
+        const gone = outcome.failure.key === "access_denied";
+        const left = gone ? await this.mailboxesOf(op, name, signal) : [];
+        if (!gone || left.some((m) => usernames.includes(m.username))) throw this.failure(op, outcome.failure);
+      }
     }
     await this.writeOk(op, "delete/domain", [name], [], signal);
     await this.writeOk(op, "delete/dkim", [name], [], signal);
@@ -417,8 +410,9 @@ export class MailcowClient implements MailcowApi {
 
   private async read(op: string, route: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.send(op, "GET", route, undefined, [], signal);
-    const parsed = parseBody(res.text, [this.apiKey]);
-    if (parsed.kind === "empty") return null;
+    const parsed = parseBody(res.text, this.secrets());
+    // Absent is always `{}`; nothing at all is an uncaught PHP exception (a database error), worth another try.
+    if (parsed.kind === "empty") throw this.emptyBody(op, "GET", route);
     if (parsed.kind === "not-json") throw this.protocol(op, `GET ${route} answered non-JSON: ${parsed.snippet}`);
     return parsed.value;
   }
@@ -431,8 +425,8 @@ export class MailcowClient implements MailcowApi {
     signal?: AbortSignal,
   ): Promise<WriteOutcome> {
     const res = await this.send(op, "POST", route, JSON.stringify(body), secrets, signal);
-    const parsed = parseBody(res.text, [this.apiKey, ...secrets]);
-    if (parsed.kind === "empty") throw this.protocol(op, `POST ${route} answered an empty body`, secrets);
+    const parsed = parseBody(res.text, [...this.secrets(), ...secrets]);
+    if (parsed.kind === "empty") throw this.emptyBody(op, "POST", route, secrets);
     if (parsed.kind === "not-json") {
       throw this.protocol(op, `POST ${route} answered non-JSON: ${parsed.snippet}`, secrets);
     }
@@ -455,8 +449,12 @@ export class MailcowClient implements MailcowApi {
   }
 
   /**
-   * One HTTP exchange with retries; resolves with a 200 answer, rejects with a MailcowError, or with an AbortError
-   * once `signal` aborts (checked before each attempt, during it and during the backoff; never retried).
+   * One HTTP exchange; resolves with a 200 answer, rejects with a MailcowError, or with an AbortError once `signal`
+   * aborts. Never retried here: a failure says whether it is `retryable`, and the reconciler decides.
+   *
+   * The session cookie Mailcow sets is sent back on the next calls (one Redis session instead of one per call). It is
+   * kept only from a clean answer (HTTP 200 with a body): an uncaught PHP exception can leave entries in the session
+   * that a later call would echo, so any other outcome drops it and the next call starts a fresh session.
    */
   private async send(
     op: string,
@@ -467,62 +465,65 @@ export class MailcowClient implements MailcowApi {
     signal?: AbortSignal,
   ): Promise<RawResponse> {
     const path = `${this.prefix}/api/v1/${route}`;
-    const allSecrets = [this.apiKey, ...secrets];
-    for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw abortError();
-      this.onRequest?.({ method, path, attempt });
-      const started = Date.now();
-      let error: MailcowError;
-      let retryable: boolean;
-      try {
-        const res = await this.attempt(method, path, body, signal);
-        this.logger?.debug({ op, method, path, status: res.status, attempt, ms: Date.now() - started }, "mailcow call");
-        if (res.status === 200) return res;
-        error = this.httpError(op, method, route, res, allSecrets);
-        retryable = method === "GET" && error.kind === "transient";
-      } catch (err) {
-        // Aborted: not a Mailcow failure, so no MailcowError kind that could mark the site `error`.
-        if (isAbortError(err) || signal?.aborted) throw abortError();
-        const failure = err instanceof AttemptFailure ? err : new AttemptFailure("EUNKNOWN", true);
-        // An untrusted certificate is a setting to fix (the `ca` option), not a blip to wait out.
-        const tls = TLS_CODE_RE.test(failure.code);
-        const what =
-          failure.code === "ETIMEDOUT"
-            ? `timed out after ${this.timeoutMs} ms`
-            : tls
-              ? `${failure.code} (TLS certificate not trusted; set the CA option for a private CA)`
-              : failure.code;
-        error = new MailcowError({
-          kind: tls ? "protocol" : "transient",
-          operation: op,
-          detail: `${method} ${route} failed: ${what}`,
-          code: failure.code,
-          secrets: allSecrets,
-        });
-        // A POST that may have reached Mailcow is never sent twice: adds are not idempotent.
-        retryable = !tls && (method === "GET" || (!failure.sent && NOT_SENT_CODES.has(failure.code)));
-      }
-      if (!retryable || attempt > this.retries) throw error;
-      const delay = this.backoff(attempt);
-      this.logger?.warn({ op, method, path, attempt, delayMs: delay, error: error.message }, "mailcow call retried");
-      await systemClock.sleep(delay, signal);
+    const allSecrets = [...this.secrets(), ...secrets];
+    if (signal?.aborted) throw abortError();
+    this.onRequest?.({ method, path });
+    const started = Date.now();
+    const session = this.session;
+    let res: RawResponse;
+    try {
+      res = await this.attempt(method, path, body, session, signal);
+    } catch (err) {
+      this.dropSession(session);
+      // Aborted: not a Mailcow failure, so no MailcowError kind that could mark the site `error`.
+      if (isAbortError(err) || signal?.aborted) throw abortError();
+      const failure = err instanceof AttemptFailure ? err : new AttemptFailure("EUNKNOWN", true);
+      // An untrusted certificate is a setting to fix (the `ca` option), not a blip to wait out.
+      const tls = TLS_CODE_RE.test(failure.code);
+      const what =
+        failure.code === "ETIMEDOUT"
+          ? `timed out after ${this.timeoutMs} ms`
+          : tls
+            ? `${failure.code} (TLS certificate not trusted; set the CA option for a private CA)`
+            : failure.code;
+      throw new MailcowError({
+        kind: tls ? "protocol" : "transient",
+        operation: op,
+        detail: `${method} ${route} failed: ${what}${failure.sent ? "" : " (nothing reached Mailcow)"}`,
+        code: failure.code,
+        secrets: allSecrets,
+      });
     }
+    this.logger?.debug({ op, method, path, status: res.status, ms: Date.now() - started }, "mailcow call");
+    if (res.status === 200 && res.text.trim() !== "") {
+      if (res.session !== undefined) this.session = res.session;
+      return res;
+    }
+    this.dropSession(session);
+    if (res.status === 200) return res;
+    throw this.httpError(op, method, route, res, allSecrets);
   }
 
-  private backoff(attempt: number): number {
-    const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (attempt - 1));
-    // Half fixed, half random: spreads retries of parallel runs without ever waiting zero.
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  /** Forgets the session a failed call used (not one a concurrent call has set since). */
+  private dropSession(used: string | undefined): void {
+    if (this.session === used) this.session = undefined;
+  }
+
+  /** The strings no message may contain: the API key, and the session id, which is as good as the key while it lives. */
+  private secrets(): string[] {
+    return this.session === undefined ? [this.apiKey] : [this.apiKey, this.session];
   }
 
   private attempt(
     method: Method,
     path: string,
     body: string | undefined,
+    session: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<RawResponse> {
     const transport = this.base.protocol === "https:" ? https : http;
     const headers: http.OutgoingHttpHeaders = { "X-API-Key": this.apiKey, Accept: "application/json" };
+    if (session !== undefined) headers.Cookie = `${SESSION_COOKIE}=${session}`;
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       headers["Content-Length"] = Buffer.byteLength(body);
@@ -565,9 +566,11 @@ export class MailcowClient implements MailcowApi {
             }
             chunks.push(chunk);
           });
-          res.on("end", () =>
-            finish(() => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") })),
-          );
+          res.on("end", () => {
+            const session = sessionFrom(res.headers["set-cookie"]);
+            const text = Buffer.concat(chunks).toString("utf8");
+            finish(() => resolve({ status: res.statusCode ?? 0, text, ...(session ? { session } : {}) }));
+          });
           res.on("aborted", () => finish(() => reject(new AttemptFailure("ECONNRESET", true))));
           res.on("error", (err: NodeJS.ErrnoException) =>
             finish(() => reject(new AttemptFailure(err.code ?? "ECONNRESET", true))),
@@ -631,7 +634,7 @@ export class MailcowClient implements MailcowApi {
       status: 200,
       msgKey: message.key,
       msgArgs: message.args,
-      secrets: [this.apiKey, ...secrets],
+      secrets: [...this.secrets(), ...secrets],
     });
   }
 
@@ -645,7 +648,31 @@ export class MailcowClient implements MailcowApi {
   }
 
   private protocol(op: string, detail: string, secrets: readonly string[] = []): MailcowError {
-    return new MailcowError({ kind: "protocol", operation: op, detail, secrets: [this.apiKey, ...secrets] });
+    return new MailcowError({ kind: "protocol", operation: op, detail, secrets: [...this.secrets(), ...secrets] });
+  }
+
+  private emptyBody(op: string, method: Method, route: string, secrets: readonly string[] = []): MailcowError {
+    return new MailcowError({
+      kind: "protocol",
+      retryable: true,
+      operation: op,
+      detail: `${method} ${route} answered HTTP 200 with an empty body (an uncaught error in Mailcow, e.g. its database)`,
+      status: 200,
+      secrets: [...this.secrets(), ...secrets],
+    });
+  }
+
+  /** The object a call named is not there (found out by re-reading after Mailcow's answer). */
+  private notFound(op: string, detail: string, said: MailcowMessage, secrets: readonly string[] = []): MailcowError {
+    return new MailcowError({
+      kind: "not-found",
+      operation: op,
+      detail,
+      status: 200,
+      msgKey: said.key,
+      msgArgs: said.args,
+      secrets: [...this.secrets(), ...secrets],
+    });
   }
 
   /** Bad input caught before any request: a validation error, like Mailcow's own. */
@@ -661,6 +688,16 @@ export class MailcowClient implements MailcowApi {
   private invalid(op: string, detail: string): MailcowError {
     return new MailcowError({ kind: "validation", operation: op, detail, secrets: [this.apiKey] });
   }
+}
+
+/** The session id from `Set-Cookie` headers, if Mailcow set its session cookie. */
+function sessionFrom(setCookie: string[] | undefined): string | undefined {
+  for (const line of setCookie ?? []) {
+    const m = new RegExp(`^\\s*${SESSION_COOKIE}=([^;\\s]+)`).exec(line);
+    // PHP sets "deleted" to expire a destroyed session.
+    if (m?.[1] && m[1] !== "deleted") return m[1];
+  }
+  return undefined;
 }
 
 function messageText(m: MailcowMessage): string {

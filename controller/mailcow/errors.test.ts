@@ -16,6 +16,7 @@ describe("MailcowError", () => {
     expect(err.toJSON()).toEqual({
       name: "MailcowError",
       kind: "validation",
+      retryable: false,
       operation: "ensureDomain",
       message: err.message,
       status: 200,
@@ -52,7 +53,7 @@ describe("error kinds", () => {
     expect([401, 403, 404, 400, 405, 500, 502, 503].map(kindForStatus)).toEqual([
       "auth",
       "auth",
-      "not-found",
+      "protocol",
       "protocol",
       "protocol",
       "transient",
@@ -61,14 +62,28 @@ describe("error kinds", () => {
     ]);
   });
 
-  it("maps domain_not_found to not-found and other keys to validation", () => {
+  it("maps domain_not_found to not-found, database errors to transient and other keys to validation", () => {
     expect(kindForMessageKey("domain_not_found")).toBe("not-found");
+    expect(kindForMessageKey("mysql_error")).toBe("transient");
+    expect(kindForMessageKey("SQLSTATE[42S02]: Base table or view not found")).toBe("transient");
     expect(kindForMessageKey("domain_exists")).toBe("validation");
+    expect(kindForMessageKey("access_denied")).toBe("validation");
   });
 
-  it("isTransient is true only for transient Mailcow errors", () => {
+  it("is retryable by default only when transient, and a protocol error can say it is retryable", () => {
+    expect(new MailcowError({ kind: "transient", operation: "x", detail: "y" }).retryable).toBe(true);
+    for (const kind of ["validation", "auth", "not-found", "protocol"] as const) {
+      expect(new MailcowError({ kind, operation: "x", detail: "y" }).retryable).toBe(false);
+    }
+    expect(new MailcowError({ kind: "protocol", retryable: true, operation: "x", detail: "y" }).retryable).toBe(true);
+  });
+
+  it("isTransient follows retryable, and is false for anything but a MailcowError", () => {
     expect(isTransient(new MailcowError({ kind: "transient", operation: "x", detail: "y" }))).toBe(true);
     expect(isTransient(new MailcowError({ kind: "auth", operation: "x", detail: "y" }))).toBe(false);
+    expect(isTransient(new MailcowError({ kind: "protocol", retryable: true, operation: "x", detail: "y" }))).toBe(
+      true,
+    );
     expect(isTransient(new Error("ECONNRESET"))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { instantClock, startWorld, type World } from "../../test/support/reconciler-world";
-import { DEFAULT_DOMAIN_LIMITS, MailcowClient } from "../mailcow/client";
+import { MailcowClient } from "../mailcow/client";
 import { Reconciler, type RunResult } from "./reconciler";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -27,7 +27,14 @@ function patientReconciler(w: World) {
     {
       maxParallelRuns: 4,
       retry: { baseMs: 100, capMs: 1000, maxAttempts: 3 },
-      domainLimits: DEFAULT_DOMAIN_LIMITS,
+      domainLimits: {
+        description: "",
+        aliases: 400,
+        mailboxes: 10,
+        defquotaMb: 3072,
+        maxquotaMb: 10240,
+        quotaMb: 10240,
+      },
       rateLimit: { value: 500, frame: "h" },
       dkim: { selector: "dkim", keySize: 2048 },
       dns: w.dns,

@@ -46,8 +46,6 @@ export interface ControllerOptions {
   maxParallelRuns?: number;
   retry?: { baseMs: number; capMs: number; maxAttempts: number };
   mailcowTimeoutMs?: number;
-  /** Client-level retries of idempotent Mailcow calls (default 0, so the reconciler's retries are what is counted). */
-  mailcowRetries?: number;
   bodyLimit?: string;
   /** pino level (default silent) and where the lines go (default stdout). */
   logLevel?: Settings["logLevel"];
@@ -107,9 +105,6 @@ export function buildController(options: ControllerOptions): Controller {
     baseUrl: settings.mailcow.apiUrl,
     apiKey: settings.mailcow.apiKey,
     timeoutMs: settings.mailcow.timeoutMs,
-    retries: options.mailcowRetries ?? 0,
-    backoffMs: 1,
-    maxBackoffMs: 5,
     logger: logger.child({ component: "mailcow" }),
   });
   const { sites, cache } = cachedSiteDirectory({

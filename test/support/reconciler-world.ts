@@ -9,7 +9,7 @@ import { abortError, type Clock } from "../../controller/clock";
 import { createApp } from "../../controller/http/app";
 import { ControllerMetrics } from "../../controller/http/metrics";
 import { MailboxService } from "../../controller/mailboxes/mailbox-service";
-import { DEFAULT_DOMAIN_LIMITS, MailcowClient } from "../../controller/mailcow/client";
+import { MailcowClient } from "../../controller/mailcow/client";
 import type { DnsRecordChecker } from "../../controller/reconciler/dns-verification";
 import {
   type DnsCheckOutcome,
@@ -96,7 +96,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const k8s =
     options.from?.k8s ?? (await startKubernetesDouble({ namespaces: options.namespaces ?? DEFAULT_NAMESPACES }));
   const mailcow = options.from?.mailcow ?? (await startMailcowDouble({ hostname: MAIL_HOST, reuseDkimKeys: true }));
-  const client = new MailcowClient({ baseUrl: mailcow.url, apiKey: mailcow.apiKey, retries: 0, timeoutMs: 2000 });
+  const client = new MailcowClient({ baseUrl: mailcow.url, apiKey: mailcow.apiKey, timeoutMs: 2000 });
   const redact = createRedactor([mailcow.apiKey]);
   const sites = new KubernetesSiteDirectory({
     core: kubeConfigFor(k8s.url).makeApiClient(CoreV1Api),
@@ -137,7 +137,14 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     {
       maxParallelRuns: 4,
       retry: { baseMs: 100, capMs: 1000, maxAttempts: 3 },
-      domainLimits: DEFAULT_DOMAIN_LIMITS,
+      domainLimits: {
+        description: "",
+        aliases: 400,
+        mailboxes: 10,
+        defquotaMb: 3072,
+        maxquotaMb: 10240,
+        quotaMb: 10240,
+      },
       rateLimit: { value: 500, frame: "h" },
       dkim: { selector: "dkim", keySize: 2048 },
       dns,

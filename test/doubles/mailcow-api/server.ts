@@ -1,13 +1,17 @@
 /**
- * An HTTP stand-in for Mailcow's `/api/v1` (mailcow-notes §2): the same auth answers (401, 403 for the read-only key),
- * 405 for a wrong method, 404 for an unknown route, HTTP 200 with `danger` for business errors, `{}` for missing
- * objects. Faults can be injected per route; every request is recorded; with `checkContract` each request is also
- * checked against Mailcow's OpenAPI description and refused (HTTP 400) when it does not conform.
+ * An HTTP stand-in for Mailcow's `/api/v1` (mailcow-notes §2, and Mailcow 2026-07a as measured in issue 12): the same
+ * auth answers (401, 403 for the read-only key), 405 for a wrong method, 404 for an unknown route, HTTP 200 with
+ * `danger` for business errors, `{}` for missing objects, HTTP 200 with an empty body for an uncaught PHP exception,
+ * and one PHP session (cookie `MCSESSID`) per call that does not bring one back. Faults can be injected per route;
+ * every request is recorded; with `checkContract` each request is also checked against Mailcow's OpenAPI description
+ * and refused (HTTP 400) when it does not conform.
  */
+
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type ContractViolation, OpenApiContract } from "../../contract/openapi-contract";
-import { type Entry, MailcowDoubleState } from "./state";
+import { type Entry, MailcowDoubleState, UncaughtPhpError } from "./state";
 
 export type FaultKind =
   /** HTTP 500 with an HTML page (DB down, dockerapi unreachable). */
@@ -56,8 +60,13 @@ export interface RecordedRequest {
   body: unknown;
   /** Which key was presented: the read-write one, the read-only one, an unknown one, or none. */
   key: "rw" | "ro" | "bad" | "none";
+  /** The session the request ran in, and whether it was opened for it (no known `MCSESSID` cookie came with it). */
+  session: string;
+  newSession: boolean;
   /** The HTTP status sent back (undefined for hang/reset). */
   status?: number;
+  /** The body sent back, as text ("" for an empty body; undefined for hang/reset). */
+  response?: string;
   fault?: FaultKind;
   /** Contract problems found for this request (only with `checkContract`). */
   contract?: ContractViolation[];
@@ -74,6 +83,11 @@ export interface MailcowDoubleOptions {
   checkContract?: boolean;
   /** One RSA key per size for every domain (fast, for benchmarks and the sandbox). Default false. */
   reuseDkimKeys?: boolean;
+  /**
+   * `API_ALLOW_FROM` as exact source addresses: a key presented from any other address is answered 401
+   * `api access denied for ip …`. Default: every address (the key's `skip_ip_check`).
+   */
+  allowFrom?: readonly string[];
 }
 
 export class FaultControl {
@@ -124,6 +138,8 @@ export interface MailcowDouble {
   contractChecked: boolean;
   /** Every contract problem seen so far. */
   contractViolations: ContractViolation[];
+  /** PHP sessions in Redis: id → last activity (ms). Mailcow keeps each about 3 hours (`SESSION_LIFETIME` 10800 s). */
+  sessions: Map<string, number>;
   /** Number of recorded requests matching the filter. */
   count(filter?: RequestFilter): number;
   /** Forgets recorded requests and contract violations (state and faults stay). */
@@ -151,6 +167,7 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
   const requests: RecordedRequest[] = [];
   const contractViolations: ContractViolation[] = [];
   const faults = new FaultControl();
+  const sessions = new Map<string, number>();
   let contract: OpenApiContract | null = null;
   if (options.checkContract) {
     contract = OpenApiContract.load();
@@ -178,8 +195,23 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
   });
 
   function send(res: http.ServerResponse, status: number, contentType: string, body: string): void {
-    res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body) });
+    res.setHeader("Content-Type", contentType);
+    res.setHeader("Content-Length", Buffer.byteLength(body));
+    res.writeHead(status);
     res.end(body);
+  }
+
+  /** session_start(): reuses the session a known `MCSESSID` names, otherwise opens one and sets the cookie. */
+  function startSession(req: http.IncomingMessage, res: http.ServerResponse): { id: string; fresh: boolean } {
+    const presented = /(?:^|;\s*)MCSESSID=([^;\s]+)/.exec(req.headers.cookie ?? "")?.[1];
+    if (presented && sessions.has(presented)) {
+      sessions.set(presented, Date.now());
+      return { id: presented, fresh: false };
+    }
+    const id = randomBytes(16).toString("hex");
+    sessions.set(id, Date.now());
+    res.setHeader("Set-Cookie", `MCSESSID=${id}; path=/; HttpOnly; SameSite=Lax`);
+    return { id, fresh: true };
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> {
@@ -201,6 +233,7 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
         body = raw;
       }
     }
+    const session = startSession(req, res);
     const record: RecordedRequest = {
       method,
       path: url.pathname,
@@ -209,11 +242,14 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
       headers: { ...req.headers },
       body,
       key,
+      session: session.id,
+      newSession: session.fresh,
     };
     requests.push(record);
     const reply = (status: number, payload: unknown, contentType = "application/json"): void => {
       record.status = status;
-      send(res, status, contentType, typeof payload === "string" ? payload : JSON.stringify(payload));
+      record.response = typeof payload === "string" ? payload : JSON.stringify(payload);
+      send(res, status, contentType, record.response);
     };
 
     if (contract) {
@@ -236,7 +272,14 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
       return;
     }
 
-    const [status, payload] = await answer(method, route, key, req.headers, body, bodyIsJson);
+    let status: number;
+    let payload: unknown;
+    try {
+      [status, payload] = await answer(method, route, key, req, body, bodyIsJson);
+    } catch (err) {
+      if (!(err instanceof UncaughtPhpError)) throw err;
+      [status, payload] = [200, undefined];
+    }
     if (fault) {
       record.fault = fault.kind;
       applyFault(fault, res, record);
@@ -244,7 +287,10 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
     }
     if (payload === undefined) {
       record.status = status;
+      record.response = "";
       send(res, status, "application/json", "");
+    } else if (typeof payload === "string") {
+      reply(status, payload, "text/html");
     } else {
       reply(status, payload);
     }
@@ -253,6 +299,7 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
   function applyFault(fault: FaultRule, res: http.ServerResponse, record: RecordedRequest): void {
     const set = (status: number, contentType: string, body: string) => {
       record.status = status;
+      record.response = body;
       send(res, status, contentType, body);
     };
     switch (fault.kind) {
@@ -288,42 +335,56 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
     method: string,
     route: string,
     key: RecordedRequest["key"],
-    headers: http.IncomingHttpHeaders,
+    req: http.IncomingMessage,
     body: unknown,
     bodyIsJson: boolean,
   ): Promise<[number, unknown]> {
-    const fetchDest = headers["sec-fetch-dest"];
-    if (fetchDest !== undefined && fetchDest !== "empty") {
-      return [403, { type: "error", msg: "API access denied: Sec-Fetch-Dest must be empty" }];
+    const headers = req.headers;
+    // Every page of the web container talks to dockerapi at start-up; unreachable, PHP dies with an HTML page.
+    if (state.dockerapi === "unreachable") {
+      return [500, "<html><body><b>Fatal error</b>: dockerapi unreachable</body></html>"];
     }
     if (key === "bad") return [401, { type: "error", msg: "authentication failed" }];
-    // No key and no session: json_api.php prints nothing.
-    if (key === "none") return [200, undefined];
+    const remote = req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "";
+    if (key !== "none" && options.allowFrom && !options.allowFrom.includes(remote)) {
+      return [401, { type: "error", msg: `api access denied for ip ${remote}` }];
+    }
+    const fetchDest = headers["sec-fetch-dest"];
+    // json_api.php sends the 403 status and exits: no body.
+    if (fetchDest !== undefined && fetchDest !== "empty") return [403, undefined];
     const [action = "", category = "", ...rest] = route.split("/");
     // `search` exists upstream but is not modelled: answered like an unknown route.
     if (!["get", "add", "edit", "delete"].includes(action)) {
       return [404, { type: "error", msg: "route not found" }];
     }
-    if (key === "ro" && action !== "get") return [403, { type: "error", msg: "API read/write access denied" }];
-    if (action === "get" && method !== "GET") return [405, { type: "error", msg: "only GET method is allowed" }];
-    if (action !== "get" && method !== "POST") {
-      return [405, { type: "error", msg: "only POST method is allowed" }];
+    const denied: [number, unknown] = [403, { type: "error", msg: "API read/write access denied" }];
+    if (action === "get") {
+      if (method !== "GET") return [405, { type: "error", msg: "only GET method is allowed" }];
+      // No key and no session: json_api.php prints nothing.
+      if (key === "none") return [200, undefined];
+      return getRoute(category, rest);
     }
-    if (action === "get") return getRoute(category, rest);
-
+    // edit/delete refuse a caller without a session user; add lets it through to the access check (below).
+    if (key === "ro" || (key === "none" && action !== "add")) return denied;
     const contentType = headers["content-type"] ?? "";
-    if (!contentType.includes("application/json")) {
-      return [200, { type: "error", msg: "Cannot find attributes in post data" }];
-    }
-    if (!bodyIsJson) return [400, { type: "error", msg: "Request body doesn't contain valid json!" }];
+    const jsonBody = contentType.includes("application/json");
+    if (jsonBody && !bodyIsJson) return [400, { type: "error", msg: "Request body doesn't contain valid json!" }];
+    // The attributes are looked for before the method: a GET without a JSON body is "incomplete", not 405.
+    if (!jsonBody) return [200, { type: "error", msg: "Cannot find attributes in post data" }];
+    if (method !== "POST") return [405, { type: "error", msg: "only POST method is allowed" }];
     const data = (body !== null && typeof body === "object" && !Array.isArray(body) ? body : {}) as Record<
       string,
       unknown
     >;
     const envelope = (entries: Entry[], fallback: string): [number, unknown] =>
       entries.length > 0 ? [200, entries] : [200, { type: "error", msg: fallback }];
+    // A delete that returned without a message (an empty list) gets the generic success.
+    const deleted = (entries: Entry[]): [number, unknown] =>
+      entries.length > 0 ? [200, entries] : [200, { type: "success", msg: "Task completed" }];
 
     if (action === "add") {
+      // Without a key every add reaches the access check of its function and fails it.
+      if (key === "none") return [200, [{ type: "danger", log: [category, "add"], msg: "access_denied" }]];
       if (category === "domain") return envelope(await state.addDomain(data), "Cannot add item");
       if (category === "dkim") return envelope(await state.addDkim(data), "Cannot add item");
       if (category === "mailbox") return envelope(state.addMailbox(data), "Cannot add item");
@@ -339,10 +400,10 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
       if (category === "rl-domain") return envelope(state.editDomainRateLimit(items, attrs), "Cannot edit item");
     }
     if (action === "delete") {
-      // The whole body is the item list; {items:[…]} becomes one item that is a list (→ domain_invalid).
-      if (category === "domain") return envelope(state.deleteDomains(body), "Cannot delete item");
-      if (category === "dkim") return envelope(state.deleteDkim(body), "Cannot delete item");
-      if (category === "mailbox") return envelope(state.deleteMailboxes(body), "Cannot delete item");
+      // The whole body is the item list; {items:[…]} becomes one item that is a list (an uncaught TypeError).
+      if (category === "domain") return deleted(state.deleteDomains(body));
+      if (category === "dkim") return deleted(state.deleteDkim(body));
+      if (category === "mailbox") return deleted(state.deleteMailboxes(body));
     }
     return [404, { type: "error", msg: "route not found" }];
   }
@@ -352,6 +413,7 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
     const listOrEmpty = (list: unknown[]): unknown => (list.length > 0 ? list : {});
     switch (category) {
       case "domain": {
+        state.query("domain");
         if (id === "all") return [200, listOrEmpty([...state.domains.values()].map((d) => state.domainView(d)))];
         const d = state.domains.get(id);
         return [200, d ? state.domainView(d) : {}];
@@ -371,6 +433,8 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
         return [200, rl ? { ...rl } : {}];
       }
       case "mailbox": {
+        // The mailbox listing joins the domain table.
+        state.query("domain");
         if (id === "all") {
           const only = rest[1] ? decodeURIComponent(rest[1]).toLowerCase().split(",") : undefined;
           const boxes = [...state.mailboxes.values()].filter((m) => !only || only.includes(m.domain));
@@ -398,6 +462,7 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
     faults,
     contractChecked: contract !== null,
     contractViolations,
+    sessions,
     count: (filter = {}) => requests.filter((r) => matches(r, filter)).length,
     clearRequests: () => {
       requests.length = 0;

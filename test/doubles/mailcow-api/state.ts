@@ -1,8 +1,10 @@
 /**
  * The Mailcow double's data and business rules: what `functions.mailbox.inc.php`, `functions.dkim.inc.php` and
- * `functions.ratelimit.inc.php` do, as far as mailcow-notes §2 describes them. Every write answers Mailcow's envelope
- * (`[{type, log, msg}]`, HTTP 200 even for `danger`); every GET answers Mailcow's raw shape (`{}` when nothing).
- * Numbers are deliberately a mix of ints and strings, and quotas are bytes, as the real API returns them.
+ * `functions.ratelimit.inc.php` do, as mailcow-notes §2 describes them and as Mailcow 2026-07a was measured to answer
+ * (issue 12). Every write answers Mailcow's envelope (`[{type, log, msg}]`, HTTP 200 even for `danger`); `msg` is a
+ * bare key where Mailcow gives no arguments, numeric arguments are JSON numbers. Every GET answers Mailcow's raw shape
+ * (`{}` when nothing). Numbers are a mix of ints and strings, and quotas are bytes, as the real API returns them.
+ * A method that throws `UncaughtPhpError` stands for an uncaught PHP exception: HTTP 200 with an empty body.
  */
 import { generateKeyPair } from "node:crypto";
 import { promisify } from "node:util";
@@ -22,7 +24,8 @@ export interface DoubleDomain {
   /** Domain rate limit as Redis keeps it; null = none. */
   rl: { value: string; frame: string } | null;
   created: string;
-  modified: string;
+  /** null until the first edit, as the column is. */
+  modified: string | null;
 }
 
 export interface DoubleMailbox {
@@ -51,8 +54,25 @@ export type EntryType = "success" | "danger" | "warning" | "info" | "error";
 export interface Entry {
   type: EntryType;
   log?: unknown[];
-  msg: string | string[];
+  msg: string | (string | number)[];
 }
+
+/** What PHP does with an uncaught exception under Mailcow's handler: nothing printed, HTTP 200, an empty body. */
+export class UncaughtPhpError extends Error {
+  constructor(why: string) {
+    super(why);
+    this.name = "UncaughtPhpError";
+  }
+}
+
+/** Tables a test can break (every query on one throws, as with a corrupt or missing table). */
+export type DoubleTable = "domain";
+
+/**
+ * dockerapi as the web container sees it: `absent` (Kubernetes: no container; SOGo restarts fail with a warning,
+ * maildir cleanups are only logged), `up` (tasks are recorded), `unreachable` (every call answers 500 with HTML).
+ */
+export type DockerApiState = "absent" | "up" | "unreachable";
 
 export interface StateOptions {
   /** `MAILCOW_HOSTNAME`: a domain of that name is refused (`domain_cannot_match_hostname`). */
@@ -104,12 +124,17 @@ function now(): string {
   return new Date().toISOString().replace("T", " ").slice(0, 19);
 }
 
-function danger(log: unknown[], ...msg: string[]): Entry {
-  return { type: "danger", log, msg };
+/** A bare key when there are no arguments (`'msg' => 'domain_invalid'`), else `[key, …args]`. */
+function msgOf(key: string, args: (string | number)[]): Entry["msg"] {
+  return args.length === 0 ? key : [key, ...args];
 }
 
-function success(log: unknown[], ...msg: string[]): Entry {
-  return { type: "success", log, msg };
+function danger(log: unknown[], key: string, ...args: (string | number)[]): Entry {
+  return { type: "danger", log, msg: msgOf(key, args) };
+}
+
+function success(log: unknown[], key: string, ...args: (string | number)[]): Entry {
+  return { type: "success", log, msg: msgOf(key, args) };
 }
 
 function text(value: unknown): string {
@@ -126,6 +151,13 @@ export class MailcowDoubleState {
   readonly domains = new Map<string, DoubleDomain>();
   readonly mailboxes = new Map<string, DoubleMailbox>();
   readonly dkim = new Map<string, DoubleDkim>();
+  /** Tables whose every query throws (see `UncaughtPhpError`). */
+  readonly brokenTables = new Set<DoubleTable>();
+  dockerapi: DockerApiState = "absent";
+  /** Maildirs handed to dockerapi's `maildir cleanup` (moved to the garbage folder), when it is `up`. */
+  readonly maildirCleanups: string[] = [];
+  /** What the web container logged (e.g. a cleanup dockerapi could not take). */
+  readonly serverLog: string[] = [];
   private readonly keyCache = new Map<number, Promise<{ pubkey: string; privateKeyPem: string }>>();
 
   constructor(readonly options: StateOptions) {}
@@ -140,7 +172,7 @@ export class MailcowDoubleState {
       active: 1,
       rl: null,
       created: now(),
-      modified: now(),
+      modified: null,
       ...fields,
     };
     this.domains.set(d.domain, d);
@@ -175,6 +207,17 @@ export class MailcowDoubleState {
     return [...this.mailboxes.values()].filter((m) => m.domain === domain);
   }
 
+  /** Throws `UncaughtPhpError` when `table` is broken. */
+  query(table: DoubleTable): void {
+    if (this.brokenTables.has(table)) throw new UncaughtPhpError(`table ${table} is broken`);
+  }
+
+  /** `maildir cleanup` through dockerapi, as delete/mailbox and delete/domain do after the rows are gone. */
+  private cleanupMaildir(maildir: string): void {
+    if (this.dockerapi === "up") this.maildirCleanups.push(maildir);
+    else this.serverLog.push(`warning: could not move maildir ${maildir} to garbage (dockerapi unreachable)`);
+  }
+
   // ---- writes -------------------------------------------------------------------------------------------------
 
   async addDomain(data: Record<string, unknown>): Promise<Entry[]> {
@@ -189,15 +232,19 @@ export class MailcowDoubleState {
     const defquota = num("defquota");
     const maxquota = num("maxquota");
     const quota = num("quota");
-    if (!DOMAIN_RE.test(domain)) return [danger(log, "domain_invalid", domain)];
-    if (domain === this.options.hostname.toLowerCase()) return [danger(log, "domain_cannot_match_hostname", domain)];
+    // Upstream's order: the quota checks come before the name is looked at.
+    if (defquota > maxquota) return [danger(log, "mailbox_defquota_exceeds_mailbox_maxquota")];
+    if (maxquota > quota) return [danger(log, "mailbox_quota_exceeds_domain_quota")];
     if (defquota < 1) return [danger(log, "defquota_empty")];
     if (maxquota < 1) return [danger(log, "maxquota_empty")];
-    if (maxquota > quota) return [danger(log, "mailbox_quota_exceeds_domain_quota")];
-    if (defquota > maxquota) return [danger(log, "mailbox_defquota_exceeds_mailbox_maxquota")];
+    if (!DOMAIN_RE.test(domain)) return [danger(log, "domain_invalid")];
+    this.query("domain");
     if (this.domains.has(domain)) return [danger(log, "domain_exists", domain)];
+    if (domain === this.options.hostname.toLowerCase()) return [danger(log, "domain_cannot_match_hostname")];
+    const description = data.description === undefined ? "" : text(data.description);
     this.seedDomain(domain, {
-      description: data.description === undefined ? domain : text(data.description),
+      // An empty description becomes the domain name.
+      description: description === "" ? domain : description,
       aliases,
       mailboxes,
       defquota,
@@ -215,9 +262,9 @@ export class MailcowDoubleState {
     if (!phpEmpty(selector) && !phpEmpty(keySize) && !this.dkim.has(domain)) {
       out.push(...(await this.addDkim({ domains: domain, dkim_selector: selector, key_size: keySize })));
     }
-    // restart_sogo goes through dockerapi, which is absent here as on Kubernetes: warning, no domain_added.
-    if (!phpEmpty(data.restart_sogo)) {
-      out.push({ type: "warning", log, msg: ["domain_added_sogo_failed", domain] });
+    // restart_sogo goes through dockerapi; without it: a bare warning and no domain_added (the domain is made).
+    if (!phpEmpty(data.restart_sogo) && this.dockerapi !== "up") {
+      out.push({ type: "warning", log, msg: "domain_added_sogo_failed" });
       return out;
     }
     out.push(success(log, "domain_added", domain));
@@ -227,11 +274,12 @@ export class MailcowDoubleState {
   editDomain(items: unknown, attr: Record<string, unknown>): Entry[] {
     const log = ["mailbox", "edit", "domain", { domain: items, ...(logData(attr) as object) }, null];
     const out: Entry[] = [];
+    this.query("domain");
     for (const item of asItems(items)) {
       const name = text(item).toLowerCase();
       const d = this.domains.get(name);
       if (!d) {
-        out.push(danger(log, "domain_invalid", name));
+        out.push(danger(log, "domain_invalid"));
         continue;
       }
       const next = { ...d };
@@ -243,17 +291,17 @@ export class MailcowDoubleState {
       // rl_value/rl_frame are listed by the spec but ignored by the code (use edit/rl-domain).
       const boxes = this.mailboxesOf(name);
       if (next.mailboxes < boxes.length) {
-        out.push(danger(log, "mailboxes_in_use", String(boxes.length)));
+        out.push(danger(log, "mailboxes_in_use", boxes.length));
         continue;
       }
       const largest = Math.max(0, ...boxes.map((b) => b.quota));
       if (next.maxquota < largest) {
-        out.push(danger(log, "max_quota_in_use", String(largest)));
+        out.push(danger(log, "max_quota_in_use", largest));
         continue;
       }
       const used = boxes.reduce((sum, b) => sum + b.quota, 0);
       if (next.quota < used) {
-        out.push(danger(log, "domain_quota_m_in_use", String(used)));
+        out.push(danger(log, "domain_quota_m_in_use", used));
         continue;
       }
       if (next.defquota > next.maxquota) {
@@ -293,9 +341,11 @@ export class MailcowDoubleState {
     const log = ["mailbox", "delete", "domain", { domain: body }, null];
     const out: Entry[] = [];
     for (const item of asItems(body)) {
-      const name = typeof item === "string" ? item.toLowerCase() : "";
+      // `{items:[…]}` arrives as one item that is a list: PHP's string functions throw a TypeError on it.
+      if (typeof item !== "string") throw new UncaughtPhpError("delete/domain item is not a string");
+      const name = item.toLowerCase();
       if (!DOMAIN_RE.test(name)) {
-        out.push(danger(log, "domain_invalid", text(item)));
+        out.push(danger(log, "domain_invalid"));
         continue;
       }
       if (this.mailboxesOf(name).length > 0) {
@@ -304,6 +354,7 @@ export class MailcowDoubleState {
       }
       // No existence check upstream either; the DKIM key stays (delete/dkim removes it).
       this.domains.delete(name);
+      this.cleanupMaildir(`${name}/`);
       out.push(success(log, "domain_removed", name));
     }
     return out;
@@ -319,7 +370,8 @@ export class MailcowDoubleState {
       .map((d) => d.trim().toLowerCase())
       .filter((d) => d !== "");
     for (const domain of domains) {
-      if (!SELECTOR_RE.test(selector) || ![1024, 2048, 3072, 4096].includes(bits)) {
+      // Any size is accepted upstream (openssl is asked for exactly that many bits).
+      if (!SELECTOR_RE.test(selector) || bits < 1) {
         out.push(danger(log, "dkim_domain_or_sel_invalid", domain));
         continue;
       }
@@ -346,8 +398,9 @@ export class MailcowDoubleState {
   deleteDkim(body: unknown): Entry[] {
     const log = ["dkim", "delete", { domains: body }];
     return asItems(body).map((item) => {
-      const name = typeof item === "string" ? item.toLowerCase() : "";
-      if (!DOMAIN_RE.test(name)) return danger(log, "domain_invalid", text(item));
+      if (typeof item !== "string") throw new UncaughtPhpError("delete/dkim item is not a string");
+      const name = item.toLowerCase();
+      if (!DOMAIN_RE.test(name)) return danger(log, "domain_invalid");
       this.dkim.delete(name);
       return success(log, "dkim_removed", name);
     });
@@ -363,35 +416,45 @@ export class MailcowDoubleState {
       .toLowerCase();
     const username = `${local}@${domain}`;
     if (!LOCAL_PART_RE.test(local)) return [danger(log, "mailbox_invalid")];
+    if (!DOMAIN_RE.test(domain)) return [danger(log, "domain_invalid")];
+    this.query("domain");
     const d = this.domains.get(domain);
-    if (!d) return [danger(log, "domain_not_found", domain)];
+    // The domain-access check comes first and fails for a domain that does not exist: never domain_not_found.
+    if (!d) return [danger(log, "access_denied")];
     if (this.mailboxes.has(username)) return [danger(log, "object_exists", username)];
     const password = typeof data.password === "string" ? data.password : "";
     if (password !== data.password2) return [danger(log, "password_mismatch")];
     if (password === "") return [danger(log, "password_empty")];
     if (password.length < 6) return [danger(log, "password_complexity")];
     const boxes = this.mailboxesOf(domain);
-    if (boxes.length >= d.mailboxes)
-      return [danger(log, "max_mailbox_exceeded", String(boxes.length), String(d.mailboxes))];
-    const quota = data.quota === undefined ? d.defquota : intval(data.quota);
-    if (quota > d.maxquota) return [danger(log, "mailbox_quota_exceeded", String(d.maxquota))];
+    if (boxes.length >= d.mailboxes) return [danger(log, "max_mailbox_exceeded", boxes.length, d.mailboxes)];
+    // No quota means 0: unlimited.
+    const quota = intval(data.quota);
+    if (quota > d.maxquota) return [danger(log, "mailbox_quota_exceeded", d.maxquota)];
     const used = boxes.reduce((sum, b) => sum + b.quota, 0);
-    if (used + quota > d.quota) return [danger(log, "mailbox_quota_left_exceeded", String(d.quota - used))];
+    if (used + quota > d.quota) return [danger(log, "mailbox_quota_left_exceeded", d.quota - used)];
     this.seedMailbox(username, {
-      name: data.name === undefined ? local : text(data.name),
+      name: data.name === undefined ? "" : text(data.name),
       password,
       quota,
       active: data.active === undefined ? 1 : intval(data.active) ? 1 : 0,
     });
-    return [success(log, "mailbox_added", username)];
+    // The mailbox's default rate limit is saved first (ratelimit('edit', 'mailbox')), then the add is reported.
+    return [
+      success(["ratelimit", "edit", "mailbox", { object: username }], "rl_saved", username),
+      success(log, "mailbox_added", username),
+    ];
   }
 
   deleteMailboxes(body: unknown): Entry[] {
     const log = ["mailbox", "delete", "mailbox", { username: body }, null];
     return asItems(body).map((item) => {
       const username = typeof item === "string" ? item.toLowerCase() : "";
-      if (!/^[^@\s]+@[^@\s]+$/.test(username)) return danger(log, "access_denied");
+      // A missing mailbox fails the access check, like a malformed one; the others in the batch still go.
+      if (!/^[^@\s]+@[^@\s]+$/.test(username) || !this.mailboxes.has(username)) return danger(log, "access_denied");
       this.mailboxes.delete(username);
+      const [local, domain] = username.split("@") as [string, string];
+      this.cleanupMaildir(`${domain}/${local}/`);
       return success(log, "mailbox_removed", username);
     });
   }
@@ -402,7 +465,7 @@ export class MailcowDoubleState {
     const boxes = this.mailboxesOf(d.domain);
     const used = boxes.reduce((sum, b) => sum + b.quota, 0);
     return {
-      active: String(d.active),
+      active: d.active,
       active_int: d.active,
       aliases_in_domain: 0,
       aliases_left: d.aliases,
@@ -433,7 +496,7 @@ export class MailcowDoubleState {
       rl: d.rl ? { ...d.rl } : false,
       created: d.created,
       modified: d.modified,
-      domain_admins: [],
+      domain_admins: "-",
       tags: [],
     };
   }
@@ -475,8 +538,9 @@ export class MailcowDoubleState {
 
   private newKey(bits: number): Promise<{ pubkey: string; privateKeyPem: string }> {
     const make = async () => {
+      // Mailcow accepts any size; the double keeps generation bounded (512–4096 bits) and reports the size asked.
       const { publicKey, privateKey } = await generateKeyPairAsync("rsa", {
-        modulusLength: bits,
+        modulusLength: Math.min(Math.max(bits, 512), 4096),
         publicKeyEncoding: { type: "spki", format: "der" },
         privateKeyEncoding: { type: "pkcs8", format: "pem" },
       });

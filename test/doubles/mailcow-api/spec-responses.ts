@@ -1,0 +1,294 @@
+/**
+ * Checks the double's answers against Mailcow's own OpenAPI description (`../shared/reference/mailcow/openapi.yaml`,
+ * read at test time only, never copied): where the spec gives a response schema the answer must validate against it
+ * (objects closed, as for requests); where it gives only an example, the answer must have the example's top-level
+ * keys with the same JSON types, and no key the example lacks. Where the real server (Mailcow 2026-07a as measured in
+ * issue 12, and its source) answers otherwise, `RESPONSE_DIFFERENCES` says so and why; nothing else may differ.
+ */
+import fs from "node:fs";
+import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
+import { parse as parseYaml } from "yaml";
+import { MAILCOW_OPENAPI_PATH, OpenApiContract } from "../../contract/openapi-contract";
+
+export interface ResponseDifference {
+  method: "GET" | "POST";
+  /** The spec's path template, e.g. `/api/v1/get/domain/{id}`. */
+  path: string;
+  /** JSON pointer into the answer, array indexes written `*` (`/*\/msg`); `""` for the answer itself. */
+  at: string;
+  /** `schema:<ajv keyword>`, or against the example `example:type`, `example:missing`, `example:extra`. */
+  what: string;
+  /** What the real server does and how we know. */
+  reason: string;
+}
+
+const ENVELOPE_MSG =
+  "a key without arguments comes as a bare string ('msg' => 'domain_invalid' upstream; measured for domain_invalid, " +
+  "access_denied, password_complexity, mailbox_invalid, rl_timeframe, the add/domain quota errors)";
+const ENVELOPE_ARRAY = "every write answers an array of {type, log, msg} entries (json_encode($_SESSION['return']))";
+
+const ABSENT = "nothing there answers {} (process_get_return in json_api.php; measured), never an empty body";
+
+/** Where the real server's answers depart from `openapi.yaml`. Keep it short; every entry is a measured fact. */
+export const RESPONSE_DIFFERENCES: readonly ResponseDifference[] = [
+  ...["/api/v1/get/domain/{id}", "/api/v1/get/dkim/{domain}", "/api/v1/get/mailbox/all/{domain}"].map(
+    (path): ResponseDifference => ({ method: "GET", path, at: "", what: "example:empty", reason: ABSENT }),
+  ),
+  { method: "POST", path: "/api/v1/add/mailbox", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
+  { method: "POST", path: "/api/v1/add/dkim", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
+  { method: "POST", path: "/api/v1/delete/mailbox", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
+  { method: "POST", path: "/api/v1/delete/dkim", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
+  { method: "POST", path: "/api/v1/edit/rl-domain/", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
+  { method: "POST", path: "/api/v1/edit/domain", at: "/*/msg", what: "schema:type", reason: ENVELOPE_MSG },
+  {
+    method: "POST",
+    path: "/api/v1/delete/mailbox",
+    at: "/msg",
+    what: "schema:type",
+    reason: "an empty list answers the generic {type: 'success', msg: 'Task completed'}, msg a string (measured)",
+  },
+  ...["active_int", "created"].map(
+    (key): ResponseDifference => ({
+      method: "GET",
+      path: "/api/v1/get/mailbox/all/{domain}",
+      at: `/*/${key}`,
+      what: "example:extra",
+      reason: "mailbox('get', 'mailbox_details') sets it (functions.mailbox.inc.php); the example predates it",
+    }),
+  ),
+  {
+    method: "GET",
+    path: "/api/v1/get/domain/{id}",
+    at: "",
+    what: "example:type",
+    reason: "one domain by name answers one object (the example shows get/domain/all's array)",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/get/domain/{id}",
+    at: "/active",
+    what: "example:type",
+    reason: "active is the column's number (measured: 1, not the example's '1')",
+  },
+  {
+    method: "GET",
+    path: "/api/v1/get/domain/{id}",
+    at: "/rl",
+    what: "example:type",
+    reason: "rl is false without a limit and {value, frame} with one (ratelimit('get', 'domain'))",
+  },
+  ...[
+    "active_int",
+    "backupmx_int",
+    "gal_int",
+    "relay_all_recipients_int",
+    "relay_unknown_only",
+    "relay_unknown_only_int",
+    "domain_h_name",
+    "created",
+    "modified",
+    "domain_admins",
+  ].map(
+    (key): ResponseDifference => ({
+      method: "GET",
+      path: "/api/v1/get/domain/{id}",
+      at: `/${key}`,
+      what: "example:extra",
+      reason:
+        "mailbox('get', 'domain_details') sets it; the example predates it (measured: modified null, domain_admins '-')",
+    }),
+  ),
+];
+
+export interface CheckedResponse {
+  method: string;
+  /** URL path, e.g. `/api/v1/get/domain/a.com`. */
+  path: string;
+  status: number;
+  /** The parsed JSON answer. */
+  body: unknown;
+}
+
+export interface ResponseCheck {
+  operation?: string;
+  /** What the spec had to check against. */
+  against: "schema" | "example" | "nothing";
+  violations: string[];
+  differences: ResponseDifference[];
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+/** `/0/msg` → `/*\/msg`. */
+function pattern(pointer: string): string {
+  return pointer.replace(/\/\d+(?=\/|$)/g, "/*");
+}
+
+interface Finding {
+  at: string;
+  what: string;
+  text: string;
+}
+
+export class SpecResponses {
+  private readonly ajv = new Ajv2020({ strict: false, allErrors: true });
+  private readonly validators = new Map<string, ValidateFunction | null>();
+
+  private constructor(
+    private readonly spec: JsonObject,
+    private readonly contract: OpenApiContract,
+    readonly differences: readonly ResponseDifference[],
+  ) {}
+
+  /** `null` when `../shared` does not hold the spec (the caller skips and says why). */
+  static load(differences: readonly ResponseDifference[] = RESPONSE_DIFFERENCES): SpecResponses | null {
+    const contract = OpenApiContract.load();
+    if (!contract || !fs.existsSync(MAILCOW_OPENAPI_PATH)) return null;
+    const spec = parseYaml(fs.readFileSync(MAILCOW_OPENAPI_PATH, "utf8")) as JsonObject;
+    return new SpecResponses(spec, contract, differences);
+  }
+
+  check(res: CheckedResponse): ResponseCheck {
+    const method = res.method.toUpperCase();
+    const operation = this.contract.matchPath(res.path);
+    const none: ResponseCheck = { against: "nothing", violations: [], differences: [] };
+    if (!operation) return { ...none, violations: [`${res.path}: not in the spec`] };
+    const op = this.operation(method, operation);
+    const response = op && isObject(op.responses) ? this.resolve(op.responses[String(res.status)]) : undefined;
+    const media = isObject(response) && isObject(response.content) ? response.content["application/json"] : undefined;
+    if (!isObject(media)) return { ...none, operation };
+    let against: ResponseCheck["against"] = "nothing";
+    let findings: Finding[] = [];
+    if (isObject(media.schema)) {
+      against = "schema";
+      findings = this.schemaFindings(method, operation, res.status, media.schema, res.body);
+    } else {
+      const example = firstExample(media);
+      if (example !== undefined) {
+        against = "example";
+        findings = exampleFindings(res.body, example, "");
+      }
+    }
+    const violations: string[] = [];
+    const used = new Set<ResponseDifference>();
+    for (const f of findings) {
+      const known = this.differences.find(
+        (d) => d.method === method && d.path === operation && d.at === pattern(f.at) && d.what === f.what,
+      );
+      if (known) used.add(known);
+      else violations.push(`${method} ${operation} ${res.status}: ${f.text}`);
+    }
+    return { operation, against, violations, differences: [...used] };
+  }
+
+  private operation(method: string, template: string): JsonObject | undefined {
+    const paths = isObject(this.spec.paths) ? this.spec.paths : {};
+    const item = paths[template];
+    const op = isObject(item) ? item[method.toLowerCase()] : undefined;
+    return isObject(op) ? op : undefined;
+  }
+
+  private schemaFindings(method: string, template: string, status: number, schema: JsonObject, body: unknown) {
+    const key = `${method} ${template} ${status}`;
+    let validate = this.validators.get(key);
+    if (validate === undefined) {
+      validate = this.ajv.compile(closeObjects(this.resolve(schema)) as JsonObject);
+      this.validators.set(key, validate);
+    }
+    if (!validate || validate(body)) return [];
+    return (validate.errors ?? []).map((e: ErrorObject) => ({
+      at: e.instancePath,
+      what: `schema:${e.keyword}`,
+      text: `${e.instancePath || "answer"} ${e.message ?? e.keyword}${extra(e)}`,
+    }));
+  }
+
+  /** Inlines local `$ref`s. */
+  private resolve(node: unknown, depth = 0): unknown {
+    if (depth > 32) throw new Error("openapi.yaml: $ref nesting too deep");
+    if (Array.isArray(node)) return node.map((n) => this.resolve(n, depth + 1));
+    if (!isObject(node)) return node;
+    if (typeof node.$ref === "string" && node.$ref.startsWith("#/")) {
+      const target = node.$ref
+        .slice(2)
+        .split("/")
+        .reduce<unknown>((at, seg) => (isObject(at) ? at[seg] : undefined), this.spec);
+      return this.resolve(target, depth + 1);
+    }
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.resolve(v, depth + 1)]));
+  }
+}
+
+function extra(e: ErrorObject): string {
+  const p = e.params as { additionalProperty?: string; allowedValues?: unknown[] };
+  if (p.additionalProperty) return ` (${p.additionalProperty})`;
+  if (p.allowedValues) return ` (${p.allowedValues.join(", ")})`;
+  return "";
+}
+
+function firstExample(media: JsonObject): unknown {
+  if (media.example !== undefined) return media.example;
+  if (!isObject(media.examples)) return undefined;
+  const first = Object.values(media.examples)[0];
+  return isObject(first) ? first.value : undefined;
+}
+
+/** Top-level shape against the example: the same container, the example's keys with their types, no other keys. */
+function exampleFindings(answer: unknown, example: unknown, at: string): Finding[] {
+  if (at === "" && isObject(answer) && Object.keys(answer).length === 0) {
+    return [{ at, what: "example:empty", text: "answer is {} (nothing there), the spec shows only a full answer" }];
+  }
+  if (Array.isArray(example) && Array.isArray(answer)) {
+    const model = example[0];
+    if (model === undefined) return [];
+    return answer.flatMap((item, i) => exampleFindings(item, model, `${at}/${i}`));
+  }
+  // One object where the example lists several: say so, then compare it with the example's first.
+  if (Array.isArray(example) && isObject(answer) && at === "") {
+    const type: Finding = { at, what: "example:type", text: "answer is an object, the example an array" };
+    const inner = exampleFindings(answer, example[0], "/0");
+    return [type, ...inner.map((f) => ({ ...f, at: f.at.slice(2), text: f.text.replace(/^\/0/, "") }))];
+  }
+  if (jsonType(answer) !== jsonType(example)) {
+    return [
+      { at, what: "example:type", text: `${at || "answer"} is ${jsonType(answer)}, the example ${jsonType(example)}` },
+    ];
+  }
+  if (!isObject(example) || !isObject(answer) || at.split("/").length > 2) return [];
+  const out: Finding[] = [];
+  for (const [key, value] of Object.entries(example)) {
+    if (!(key in answer)) out.push({ at: `${at}/${key}`, what: "example:missing", text: `${at}/${key} is missing` });
+    else if (jsonType(answer[key]) !== jsonType(value)) {
+      out.push({
+        at: `${at}/${key}`,
+        what: "example:type",
+        text: `${at}/${key} is ${jsonType(answer[key])}, the example ${jsonType(value)}`,
+      });
+    }
+  }
+  for (const key of Object.keys(answer)) {
+    if (!(key in example))
+      out.push({ at: `${at}/${key}`, what: "example:extra", text: `${at}/${key} is not in the example` });
+  }
+  return out;
+}
+
+/** Object schemas that list `properties` get `additionalProperties: false` unless they say otherwise. */
+function closeObjects(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(closeObjects);
+  if (!isObject(node)) return node;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === "example" || k === "examples" ? v : closeObjects(v);
+  if (isObject(out.properties) && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
