@@ -368,6 +368,7 @@ describe("mailboxes", () => {
   });
 
   it("addMailbox with a password Mailcow's policy refuses fails with its key and without the password", async () => {
+    double.state.passwordPolicy = { length: 6 };
     const err = await rejection(client.addMailbox({ localPart: "a", domain: "a.com", password: "abc", quotaMb: 1 }));
     expect(err.msgKey).toBe("password_complexity");
     expect(JSON.stringify(err)).not.toContain('"abc"');
@@ -481,6 +482,16 @@ describe("transport", () => {
     expect(double.requests.length).toBeGreaterThan(5);
     expect(double.sessions.size).toBe(1);
     expect(double.requests.slice(1).every((r) => r.newSession === false)).toBe(true);
+  });
+
+  it("never sees the stale entry an uncaught exception leaves in its session: the next write runs in a fresh one", async () => {
+    double.state.seedDomain("a.com");
+    await client.getDomain("a.com");
+    double.state.brokenTables.add("domain");
+    await rejection(client.setDomainActive("a.com", false));
+    double.state.brokenTables.clear();
+    await client.setDomainActive("a.com", false);
+    expect(double.state.domains.get("a.com")?.active).toBe(0);
   });
 
   it("starts a fresh session after an answer that was not clean (an empty body can leave the session dirty)", async () => {

@@ -168,6 +168,12 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
   const contractViolations: ContractViolation[] = [];
   const faults = new FaultControl();
   const sessions = new Map<string, number>();
+  /**
+   * `$_SESSION['return']` left behind by an uncaught exception: its handler stores a `mysql_error` entry and the
+   * request dies before json_api.php unsets it, so the next write in that session answers it in front of its own
+   * (measured on 2026-07a). Any other finished request clears it.
+   */
+  const staleReturns = new Map<string, Entry[]>();
   let contract: OpenApiContract | null = null;
   if (options.checkContract) {
     contract = OpenApiContract.load();
@@ -276,9 +282,22 @@ export async function startMailcowDouble(options: MailcowDoubleOptions = {}): Pr
     let payload: unknown;
     try {
       [status, payload] = await answer(method, route, key, req, body, bodyIsJson);
+      const stale = staleReturns.get(session.id);
+      staleReturns.delete(session.id);
+      const write = /^(add|edit|delete)\//.test(route) && status === 200;
+      if (stale && write && payload !== undefined) {
+        // process_*_return echoes $_SESSION['return'] whenever it is set, instead of its generic answer.
+        payload = [...stale, ...(Array.isArray(payload) ? payload : [])];
+      }
     } catch (err) {
       if (!(err instanceof UncaughtPhpError)) throw err;
       [status, payload] = [200, undefined];
+      const entry: Entry = {
+        type: "danger",
+        log: ["exception_handler"],
+        msg: ["mysql_error", { errorInfo: ["42S02", 1146, err.message] }],
+      };
+      staleReturns.set(session.id, [...(staleReturns.get(session.id) ?? []), entry]);
     }
     if (fault) {
       record.fault = fault.kind;

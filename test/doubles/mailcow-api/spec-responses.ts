@@ -24,22 +24,45 @@ export interface ResponseDifference {
 
 const ENVELOPE_MSG =
   "a key without arguments comes as a bare string ('msg' => 'domain_invalid' upstream; measured for domain_invalid, " +
-  "access_denied, password_complexity, mailbox_invalid, rl_timeframe, the add/domain quota errors)";
+  "access_denied, password_complexity, mailbox_invalid, rl_timeframe, the add/domain quota errors, the cleanup warnings)";
 const ENVELOPE_ARRAY = "every write answers an array of {type, log, msg} entries (json_encode($_SESSION['return']))";
-
 const ABSENT = "nothing there answers {} (process_get_return in json_api.php; measured), never an empty body";
+const COLUMN = "a tinyint/int column comes as a JSON number (measured on 2026-07a; the example shows strings)";
+const NEWER = "set by the 2026-07a code (functions.mailbox.inc.php, measured); the example predates it";
+
+/** One entry per key: `at` is `${prefix}/${key}`. */
+function each(
+  method: ResponseDifference["method"],
+  path: string,
+  prefix: string,
+  what: string,
+  keys: readonly string[],
+  reason: string,
+): ResponseDifference[] {
+  return keys.map((key) => ({ method, path, at: `${prefix}/${key}`, what, reason }));
+}
+
+const DOMAIN = "/api/v1/get/domain/{id}";
+const MAILBOXES = "/api/v1/get/mailbox/all/{domain}";
 
 /** Where the real server's answers depart from `openapi.yaml`. Keep it short; every entry is a measured fact. */
 export const RESPONSE_DIFFERENCES: readonly ResponseDifference[] = [
-  ...["/api/v1/get/domain/{id}", "/api/v1/get/dkim/{domain}", "/api/v1/get/mailbox/all/{domain}"].map(
+  ...[DOMAIN, "/api/v1/get/dkim/{domain}", MAILBOXES].map(
     (path): ResponseDifference => ({ method: "GET", path, at: "", what: "example:empty", reason: ABSENT }),
   ),
-  { method: "POST", path: "/api/v1/add/mailbox", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
-  { method: "POST", path: "/api/v1/add/dkim", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
-  { method: "POST", path: "/api/v1/delete/mailbox", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
-  { method: "POST", path: "/api/v1/delete/dkim", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
+  ...["/api/v1/add/mailbox", "/api/v1/add/dkim", "/api/v1/delete/mailbox", "/api/v1/delete/dkim"].map(
+    (path): ResponseDifference => ({ method: "POST", path, at: "", what: "schema:type", reason: ENVELOPE_ARRAY }),
+  ),
   { method: "POST", path: "/api/v1/edit/rl-domain/", at: "", what: "schema:type", reason: ENVELOPE_ARRAY },
   { method: "POST", path: "/api/v1/edit/domain", at: "/*/msg", what: "schema:type", reason: ENVELOPE_MSG },
+  { method: "POST", path: "/api/v1/delete/domain", at: "/*/msg", what: "schema:type", reason: ENVELOPE_MSG },
+  {
+    method: "POST",
+    path: "/api/v1/delete/domain",
+    at: "/*/type",
+    what: "schema:enum",
+    reason: "without dockerapi a warning 'Could not move mail storage to garbage collector: ' precedes domain_removed",
+  },
   {
     method: "POST",
     path: "/api/v1/delete/mailbox",
@@ -47,56 +70,70 @@ export const RESPONSE_DIFFERENCES: readonly ResponseDifference[] = [
     what: "schema:type",
     reason: "an empty list answers the generic {type: 'success', msg: 'Task completed'}, msg a string (measured)",
   },
-  ...["active_int", "created"].map(
-    (key): ResponseDifference => ({
-      method: "GET",
-      path: "/api/v1/get/mailbox/all/{domain}",
-      at: `/*/${key}`,
-      what: "example:extra",
-      reason: "mailbox('get', 'mailbox_details') sets it (functions.mailbox.inc.php); the example predates it",
-    }),
-  ),
   {
     method: "GET",
-    path: "/api/v1/get/domain/{id}",
+    path: DOMAIN,
     at: "",
     what: "example:type",
     reason: "one domain by name answers one object (the example shows get/domain/all's array)",
   },
+  ...each("GET", DOMAIN, "", "example:type", ["active", "backupmx", "gal", "relay_all_recipients"], COLUMN),
+  ...each("GET", DOMAIN, "", "example:type", ["bytes_total", "msgs_total"], COLUMN),
   {
     method: "GET",
-    path: "/api/v1/get/domain/{id}",
-    at: "/active",
-    what: "example:type",
-    reason: "active is the column's number (measured: 1, not the example's '1')",
-  },
-  {
-    method: "GET",
-    path: "/api/v1/get/domain/{id}",
+    path: DOMAIN,
     at: "/rl",
     what: "example:type",
     reason: "rl is false without a limit and {value, frame} with one (ratelimit('get', 'domain'))",
   },
-  ...[
-    "active_int",
-    "backupmx_int",
-    "gal_int",
-    "relay_all_recipients_int",
-    "relay_unknown_only",
-    "relay_unknown_only_int",
-    "domain_h_name",
-    "created",
-    "modified",
-    "domain_admins",
-  ].map(
-    (key): ResponseDifference => ({
-      method: "GET",
-      path: "/api/v1/get/domain/{id}",
-      at: `/${key}`,
-      what: "example:extra",
-      reason:
-        "mailbox('get', 'domain_details') sets it; the example predates it (measured: modified null, domain_admins '-')",
-    }),
+  ...each("GET", DOMAIN, "", "example:missing", ["tags"], "a domain without tags has no tags key (measured)"),
+  ...each(
+    "GET",
+    DOMAIN,
+    "",
+    "example:extra",
+    [
+      "active_int",
+      "backupmx_int",
+      "gal_int",
+      "relay_all_recipients_int",
+      "relay_unknown_only",
+      "relay_unknown_only_int",
+      "domain_h_name",
+      "created",
+      "modified",
+      "domain_admins",
+    ],
+    `${NEWER} (modified null until the first edit, domain_admins '-')`,
+  ),
+  ...each("GET", MAILBOXES, "/*", "example:type", ["active"], COLUMN),
+  ...each("GET", MAILBOXES, "/*", "example:type", ["custom_attributes"], "PHP encodes the empty array as []"),
+  {
+    method: "GET",
+    path: MAILBOXES,
+    at: "/*/rl",
+    what: "example:type",
+    reason: "a mailbox without its own limit shows its domain's ({value, frame}, rl_scope 'domain') or false",
+  },
+  ...each("GET", MAILBOXES, "/*", "example:missing", ["tags"], "a mailbox without tags has no tags key (measured)"),
+  ...each(
+    "GET",
+    MAILBOXES,
+    "/*",
+    "example:extra",
+    [
+      "active_int",
+      "created",
+      "modified",
+      "authsource",
+      "last_imap_login",
+      "last_smtp_login",
+      "last_pop3_login",
+      "last_sso_login",
+      "pushover_active",
+      "rl_scope",
+    ],
+    NEWER,
   ),
 ];
 

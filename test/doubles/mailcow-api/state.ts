@@ -54,7 +54,7 @@ export type EntryType = "success" | "danger" | "warning" | "info" | "error";
 export interface Entry {
   type: EntryType;
   log?: unknown[];
-  msg: string | (string | number)[];
+  msg: string | unknown[];
 }
 
 /** What PHP does with an uncaught exception under Mailcow's handler: nothing printed, HTTP 200, an empty body. */
@@ -156,8 +156,11 @@ export class MailcowDoubleState {
   dockerapi: DockerApiState = "absent";
   /** Maildirs handed to dockerapi's `maildir cleanup` (moved to the garbage folder), when it is `up`. */
   readonly maildirCleanups: string[] = [];
-  /** What the web container logged (e.g. a cleanup dockerapi could not take). */
-  readonly serverLog: string[] = [];
+  /**
+   * Redis' `PASSWD_POLICY` (only its length is modelled). None by default, as on a fresh install: the admin UI sets
+   * one when an admin saves it.
+   */
+  passwordPolicy: { length: number } = { length: 0 };
   private readonly keyCache = new Map<number, Promise<{ pubkey: string; privateKeyPem: string }>>();
 
   constructor(readonly options: StateOptions) {}
@@ -212,10 +215,16 @@ export class MailcowDoubleState {
     if (this.brokenTables.has(table)) throw new UncaughtPhpError(`table ${table} is broken`);
   }
 
-  /** `maildir cleanup` through dockerapi, as delete/mailbox and delete/domain do after the rows are gone. */
-  private cleanupMaildir(maildir: string): void {
-    if (this.dockerapi === "up") this.maildirCleanups.push(maildir);
-    else this.serverLog.push(`warning: could not move maildir ${maildir} to garbage (dockerapi unreachable)`);
+  /**
+   * `maildir cleanup` through dockerapi, as delete/mailbox and delete/domain do after the rows are gone. Without
+   * dockerapi the answer carries a bare warning (the delete itself still succeeds).
+   */
+  private cleanupMaildir(maildir: string, log: unknown[], what: "maildir" | "mail storage"): Entry[] {
+    if (this.dockerapi === "up") {
+      this.maildirCleanups.push(maildir);
+      return [];
+    }
+    return [{ type: "warning", log, msg: `Could not move ${what} to garbage collector: ` }];
   }
 
   // ---- writes -------------------------------------------------------------------------------------------------
@@ -354,7 +363,7 @@ export class MailcowDoubleState {
       }
       // No existence check upstream either; the DKIM key stays (delete/dkim removes it).
       this.domains.delete(name);
-      this.cleanupMaildir(`${name}/`);
+      out.push(...this.cleanupMaildir(`${name}/`, log, "mail storage"));
       out.push(success(log, "domain_removed", name));
     }
     return out;
@@ -422,10 +431,13 @@ export class MailcowDoubleState {
     // The domain-access check comes first and fails for a domain that does not exist: never domain_not_found.
     if (!d) return [danger(log, "access_denied")];
     if (this.mailboxes.has(username)) return [danger(log, "object_exists", username)];
+    // password_check(): an empty one fails the policy first, then a mismatch, then the policy.
     const password = typeof data.password === "string" ? data.password : "";
-    if (password !== data.password2) return [danger(log, "password_mismatch")];
-    if (password === "") return [danger(log, "password_empty")];
-    if (password.length < 6) return [danger(log, "password_complexity")];
+    const password2 = typeof data.password2 === "string" ? data.password2 : "";
+    const pwLog = ["password_check", null, null];
+    if (password === "" || password2 === "") return [danger(pwLog, "password_complexity")];
+    if (password !== password2) return [danger(pwLog, "password_mismatch")];
+    if (password.length < this.passwordPolicy.length) return [danger(pwLog, "password_complexity")];
     const boxes = this.mailboxesOf(domain);
     if (boxes.length >= d.mailboxes) return [danger(log, "max_mailbox_exceeded", boxes.length, d.mailboxes)];
     // No quota means 0: unlimited.
@@ -448,14 +460,13 @@ export class MailcowDoubleState {
 
   deleteMailboxes(body: unknown): Entry[] {
     const log = ["mailbox", "delete", "mailbox", { username: body }, null];
-    return asItems(body).map((item) => {
+    return asItems(body).flatMap((item) => {
       const username = typeof item === "string" ? item.toLowerCase() : "";
       // A missing mailbox fails the access check, like a malformed one; the others in the batch still go.
-      if (!/^[^@\s]+@[^@\s]+$/.test(username) || !this.mailboxes.has(username)) return danger(log, "access_denied");
+      if (!/^[^@\s]+@[^@\s]+$/.test(username) || !this.mailboxes.has(username)) return [danger(log, "access_denied")];
       this.mailboxes.delete(username);
       const [local, domain] = username.split("@") as [string, string];
-      this.cleanupMaildir(`${domain}/${local}/`);
-      return success(log, "mailbox_removed", username);
+      return [...this.cleanupMaildir(`${domain}/${local}/`, log, "maildir"), success(log, "mailbox_removed", username)];
     });
   }
 
@@ -469,15 +480,15 @@ export class MailcowDoubleState {
       active_int: d.active,
       aliases_in_domain: 0,
       aliases_left: d.aliases,
-      backupmx: "0",
+      backupmx: 0,
       backupmx_int: 0,
-      bytes_total: "0",
+      bytes_total: 0,
       def_new_mailbox_quota: Math.min(d.defquota, d.quota - used) * MIB,
       def_quota_for_mbox: d.defquota * MIB,
       description: d.description,
       domain_name: d.domain,
       domain_h_name: d.domain,
-      gal: "1",
+      gal: 1,
       gal_int: 1,
       max_new_mailbox_quota: Math.min(d.maxquota, d.quota - used) * MIB,
       max_num_aliases_for_domain: d.aliases,
@@ -486,43 +497,73 @@ export class MailcowDoubleState {
       max_quota_for_mbox: d.maxquota * MIB,
       mboxes_in_domain: boxes.length,
       mboxes_left: d.mailboxes - boxes.length,
-      msgs_total: "0",
+      msgs_total: 0,
       quota_used_in_domain: String(used * MIB),
-      relay_all_recipients: "0",
+      relay_all_recipients: 0,
       relay_all_recipients_int: 0,
-      relay_unknown_only: "0",
+      relay_unknown_only: 0,
       relay_unknown_only_int: 0,
       relayhost: "0",
       rl: d.rl ? { ...d.rl } : false,
       created: d.created,
       modified: d.modified,
       domain_admins: "-",
-      tags: [],
     };
   }
 
+  /** `get/mailbox/…` as 2026-07a answers for a mailbox made through the API (no tags, no logins yet). */
   mailboxView(m: DoubleMailbox): Record<string, unknown> {
+    const d = this.domains.get(m.domain);
+    const used = this.mailboxesOf(m.domain).reduce((sum, b) => sum + b.quota, 0);
+    const maxNew = d ? Math.min(d.maxquota, d.quota - used + m.quota) : m.quota;
     return {
-      active: String(m.active),
-      active_int: m.active,
-      attributes: { force_pw_update: "0", mailbox_format: "maildir:", sogo_access: "1" },
-      custom_attributes: {},
-      domain: m.domain,
-      is_relayed: 0,
-      local_part: m.local_part,
-      max_new_quota: m.quota * MIB,
-      messages: 0,
-      name: m.name,
-      percent_class: "success",
-      percent_in_use: 0,
-      quota: m.quota * MIB,
-      quota_used: 0,
-      rl: false,
-      sender_acl: [],
-      spam_aliases: 0,
       username: m.username,
-      tags: [],
+      active: m.active,
+      active_int: m.active,
+      domain: m.domain,
+      name: m.name,
+      local_part: m.local_part,
+      quota: m.quota * MIB,
+      messages: 0,
+      attributes: {
+        force_pw_update: "0",
+        force_tfa: "0",
+        tls_enforce_in: "0",
+        tls_enforce_out: "0",
+        sogo_access: "1",
+        imap_access: "1",
+        pop3_access: "1",
+        smtp_access: "1",
+        sieve_access: "1",
+        eas_access: "1",
+        dav_access: "1",
+        relayhost: "0",
+        passwd_update: m.created,
+        mailbox_format: "maildir:",
+        quarantine_notification: "hourly",
+        quarantine_category: "reject",
+        attribute_hash: "",
+      },
+      // PHP encodes an empty array as [].
+      custom_attributes: [],
+      quota_used: 0,
+      percent_in_use: 0,
       created: m.created,
+      modified: m.created,
+      authsource: "mailcow",
+      percent_class: "success",
+      last_imap_login: 0,
+      last_smtp_login: 0,
+      last_pop3_login: 0,
+      last_sso_login: 0,
+      max_new_quota: maxNew * MIB,
+      spam_aliases: 0,
+      pushover_active: 0,
+      // Without a mailbox limit of its own, the domain's applies (rl_scope "domain").
+      rl: d?.rl ? { ...d.rl } : false,
+      rl_scope: "domain",
+      is_relayed: 0,
+      sender_acl: [],
     };
   }
 
