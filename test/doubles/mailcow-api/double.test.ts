@@ -422,6 +422,9 @@ describe("mailboxes", () => {
     const { quota: _q, name: _n, ...bare } = box;
     await call("POST", "add/mailbox", { body: bare });
     expect(double.state.mailboxes.get("info@a.com")).toMatchObject({ quota: 0, name: "" });
+    expect((await call("GET", "get/mailbox/all/a.com")).json).toEqual([
+      expect.objectContaining({ quota: 0, percent_in_use: "- ", percent_class: "info" }),
+    ]);
   });
 
   it("answers access_denied for a missing mailbox, still deleting the others of the batch", async () => {

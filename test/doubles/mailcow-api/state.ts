@@ -547,11 +547,12 @@ export class MailcowDoubleState {
       // PHP encodes an empty array as [].
       custom_attributes: [],
       quota_used: 0,
-      percent_in_use: 0,
+      // No quota (unlimited) reads "- ", as upstream renders it.
+      percent_in_use: m.quota === 0 ? "- " : 0,
       created: m.created,
       modified: m.created,
       authsource: "mailcow",
-      percent_class: "success",
+      percent_class: m.quota === 0 ? "info" : "success",
       last_imap_login: 0,
       last_smtp_login: 0,
       last_pop3_login: 0,
