@@ -64,8 +64,8 @@ describe("the Mailcow pod with default settings", () => {
 });
 
 /** Mi of a Kubernetes memory quantity (Mi or Gi, as the defaults are written). */
-function mib(q: string): number {
-  const m = q.match(/^([0-9]+)(Mi|Gi)$/);
+function mib(q: string | undefined): number {
+  const m = q?.match(/^([0-9]+)(Mi|Gi)$/);
   if (!m) throw new Error(`unexpected quantity ${q}`);
   return Number(m[1]) * (m[2] === "Gi" ? 1024 : 1);
 }
