@@ -85,6 +85,14 @@ const storageSchema = z
   .object({
     /** StorageClass of every PVC; unset uses the cluster default (k3s: local-path). */
     storageClass: z.string().min(1).optional(),
+    /**
+     * Create the StorageClass `mailcow-retain` (reclaimPolicy Retain) and put every Mailcow PVC on it: deleting a
+     * PVC, or the namespace, then leaves the volume and its data on the node. Choose at install (a PVC's class cannot
+     * change); for an existing zone patch the PVs instead (docs/backup-restore.md).
+     */
+    retain: z.boolean().default(false),
+    /** Provisioner of `mailcow-retain` (k3s's local-path by default). */
+    retainProvisioner: z.string().min(1).default("rancher.io/local-path"),
     /** Requested size per volume. */
     sizes: z.partialRecord(z.enum(MAILCOW_VOLUMES), quantity).default({}),
   })
@@ -138,7 +146,7 @@ export const mailcowSettingsSchema = z
     /** Image of the dockerapi stand-in and the init step. */
     standinImage: z.string().min(1).default(DEFAULT_STANDIN_IMAGE),
     optional: optionalServices.default({ sogo: false, clamd: false, olefy: true, fts: false }),
-    storage: storageSchema.default({ sizes: {} }),
+    storage: storageSchema.default({ sizes: {}, retain: false, retainProvisioner: "rancher.io/local-path" }),
     /** Per-container requests/limits, merged over the documented defaults. */
     resources: z.partialRecord(z.enum(MAILCOW_CONTAINERS), resourceSpec).default({}),
     /** Who may use the API keys (API_ALLOW_FROM). Default: the cluster pod CIDR, where the controller runs. */
@@ -191,6 +199,14 @@ export const mailcowSettingsSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.storage.retain && s.storage.storageClass) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "retain"],
+        message:
+          "storage.retain creates the class mailcow-retain; unset storage.storageClass, or make that class Retain",
+      });
+    }
     if (s.mode === "external" && !s.external) {
       ctx.addIssue({
         code: "custom",

@@ -490,3 +490,39 @@ describe("readiness gates the Services only where it means the traffic is served
     expect(live).toMatch(/dig com SOA \+dnssec .*grep -Eq 'flags:\.\+ ad'/);
   });
 });
+
+describe("MailcowWorkloads with storage.retain", () => {
+  it("puts every Mailcow PVC on a StorageClass that retains the volume when the claim is deleted", async () => {
+    const plan = await planProgram(
+      () => {
+        new MailcowWorkloads("mailcow", {
+          namespace: "mail-zone",
+          settings: parseMailcowSettings({ storage: { retain: true } }),
+          hostname: "mail.example.net",
+          timezone: "UTC",
+          podCidr: POD_CIDR,
+        });
+        return {};
+      },
+      { project: "mail-zone", stack: "test" },
+    );
+    const classes = plan.resources.filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass");
+    expect(classes).toHaveLength(1);
+    expect(classes[0].inputs).toMatchObject({
+      metadata: { name: "mailcow-retain" },
+      reclaimPolicy: "Retain",
+      provisioner: "rancher.io/local-path",
+      volumeBindingMode: "WaitForFirstConsumer",
+    });
+    const claims = plan.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+    expect(claims.length).toBeGreaterThan(5);
+    for (const c of claims) expect((c.inputs as Obj).spec.storageClassName, c.name).toBe("mailcow-retain");
+  });
+
+  it("creates no StorageClass by default, and refuses retain together with a named class", () => {
+    expect(resources.filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass")).toHaveLength(0);
+    expect(() => parseMailcowSettings({ storage: { retain: true, storageClass: "fast" } })).toThrow(
+      /mail-zone:mailcow\.storage\.retain: storage\.retain creates the class mailcow-retain/,
+    );
+  });
+});

@@ -52,6 +52,9 @@ export interface MailcowWorkloadsArgs {
   podCidr: string;
 }
 
+/** The StorageClass `storage.retain` creates for the Mailcow PVCs. */
+export const RETAIN_STORAGE_CLASS = "mailcow-retain";
+
 /** The StatefulSet (one pod, `mailcow-0`, every service a container); docs/decisions/0110. */
 export { MAILCOW_POD_NAME, MAILCOW_STATEFULSET } from "./pod";
 
@@ -173,6 +176,20 @@ export class MailcowWorkloads extends pulumi.ComponentResource {
       opts,
     );
 
+    // A Retain class keeps the data on the node when a PVC (or the namespace holding it) is deleted.
+    const storageClassName = s.storage.retain ? RETAIN_STORAGE_CLASS : s.storage.storageClass;
+    if (s.storage.retain) {
+      new k8s.storage.v1.StorageClass(
+        RETAIN_STORAGE_CLASS,
+        {
+          metadata: { name: RETAIN_STORAGE_CLASS, labels: labels("mailcow") },
+          provisioner: s.storage.retainProvisioner,
+          reclaimPolicy: "Retain",
+          volumeBindingMode: "WaitForFirstConsumer",
+        },
+        opts,
+      );
+    }
     const claims = enabledVolumes(s).map(
       (v) =>
         new k8s.core.v1.PersistentVolumeClaim(
@@ -187,7 +204,7 @@ export class MailcowWorkloads extends pulumi.ComponentResource {
             },
             spec: {
               accessModes: ["ReadWriteOnce"],
-              ...(s.storage.storageClass ? { storageClassName: s.storage.storageClass } : {}),
+              ...(storageClassName ? { storageClassName } : {}),
               resources: { requests: { storage: s.storage.sizes[v] ?? DEFAULT_VOLUME_SIZES[v] } },
             },
           },
