@@ -534,3 +534,39 @@ describe("Mailcow's admin password", () => {
     expect(sql).toMatch(/VALUES \('admin', '\{SSHA256\}[A-Za-z0-9+/=]+', 1, 1\);/);
   });
 });
+
+describe("the remaining dockerapi tasks, each against the exec double", () => {
+  const cases: [string, string, Record<string, unknown>, string, string][] = [
+    [
+      "system/mysql_tzinfo_to_sql",
+      "mysql-mailcow",
+      {},
+      "mysql",
+      "mysql_tzinfo_to_sql /usr/share/zoneinfo | sed 's/Local time zone must be set--see zic manual page/FCTY/' | mysql -uroot -p\"$MYSQL_ROOT_PASSWORD\" mysql",
+    ],
+    ["reload/postfix", "postfix-mailcow", {}, "postfix", "postfix reload"],
+    ["reload/dovecot", "dovecot-mailcow", {}, "dovecot", "dovecot reload"],
+    ["mailq/list", "postfix-mailcow", {}, "postfix", "su -s /bin/sh postfix -c 'postqueue -j'"],
+    ["mailq/flush", "postfix-mailcow", {}, "postfix", "su -s /bin/sh postfix -c 'postqueue -f'"],
+    ["mailq/super_delete", "postfix-mailcow", {}, "postfix", "postsuper -d ALL"],
+    [
+      "sieve/list",
+      "dovecot-mailcow",
+      { username: "a@example.com" },
+      "dovecot",
+      "doveadm sieve list -u 'a@example.com'",
+    ],
+    [
+      "sieve/print",
+      "dovecot-mailcow",
+      { username: "a@example.com", script_name: "vacation" },
+      "dovecot",
+      "doveadm sieve get -u 'a@example.com' 'vacation'",
+    ],
+  ];
+  it.each(cases)("performs %s in the container dockerapi targets", async (name, service, extra, container, script) => {
+    const [cmd, taskName] = name.split("/");
+    const r = await task(service, { cmd, task: taskName, ...extra });
+    expect(r.calls).toEqual([{ container, script }]);
+  });
+});

@@ -162,7 +162,8 @@ export const DEFAULT_RESOURCES: Readonly<Record<MailcowContainer, Required<Resou
   memcached: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
   clamd: { requests: { cpu: "100m", memory: "1536Mi" }, limits: { cpu: "1", memory: CLAMD_LIMIT } },
   olefy: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-  dockerapi: { requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+  // 192Mi: the stand-in plus one `node -e` of its exec probe at a time.
+  dockerapi: { requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "192Mi" } },
   "fetch-release": { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
 };
 
