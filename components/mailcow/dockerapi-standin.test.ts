@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   adminResetSql,
+  configFromEnv,
   containerId,
   createHandler,
   decodeFrames,
@@ -568,5 +569,15 @@ describe("the remaining dockerapi tasks, each against the exec double", () => {
     const [cmd, taskName] = name.split("/");
     const r = await task(service, { cmd, task: taskName, ...extra });
     expect(r.calls).toEqual([{ container, script }]);
+  });
+});
+
+describe("the stand-in's listen address", () => {
+  it("is loopback unless told otherwise, so nothing reaching the pod IP can drive it", () => {
+    expect(configFromEnv({}).host).toBe("127.0.0.1");
+    expect(configFromEnv({ LISTEN_HOST: "127.0.0.1", ADMIN_PASSWORD_FILE: "/admin/ADMIN_PASSWORD" })).toMatchObject({
+      host: "127.0.0.1",
+      adminPasswordFile: "/admin/ADMIN_PASSWORD",
+    });
   });
 });

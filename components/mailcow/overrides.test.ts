@@ -209,3 +209,12 @@ describe("a release change keeps what was changed here", () => {
     expect(read(tree, "data/conf/postfix/main.cf")).toBe("v2\n");
   });
 });
+
+describe("the init step's scripts", () => {
+  it.each([
+    ["init.sh", initScript()],
+    ["unpack-release.sh", unpackScript()],
+  ])("parse %s as POSIX sh", (_name, script) => {
+    expect(() => execFileSync("sh", ["-n"], { input: script })).not.toThrow();
+  });
+});
