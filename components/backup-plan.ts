@@ -1,7 +1,8 @@
 /**
  * Pure builders for the zone's backup and restore Jobs: pod specs and the shell scripts they run. No Pulumi here;
  * `components/backups.ts` wraps these in Kubernetes objects. Coverage follows upstream's
- * helper-scripts/backup_and_restore.sh (vmail, crypt, redis, rspamd, postfix, MySQL), plus the zone's Secrets.
+ * helper-scripts/backup_and_restore.sh (vmail, crypt, redis, rspamd, postfix, MySQL), plus the zone's Secrets and
+ * the release tree (what the UI wrote into it).
  *
  * Layout of one backup set at the target: `<root>/mailcow-YYYY-MM-DD-HH-MM-SS/` holding `<volume>.tar.gz` per
  * covered volume, `mysql/<database>.sql.gz`, `secrets/<name>.json`, `MANIFEST`, and `COMPLETE` written last.
