@@ -1,7 +1,8 @@
 /**
  * Pure builders for the zone's backup and restore Jobs: pod specs and the shell scripts they run. No Pulumi here;
  * `components/backups.ts` wraps these in Kubernetes objects. Coverage follows upstream's
- * helper-scripts/backup_and_restore.sh (vmail, crypt, redis, rspamd, postfix, MySQL), plus the zone's Secrets.
+ * helper-scripts/backup_and_restore.sh (vmail, crypt, redis, rspamd, postfix, MySQL), plus the zone's Secrets and
+ * the release tree (what the UI wrote into it).
  *
  * Layout of one backup set at the target: `<root>/mailcow-YYYY-MM-DD-HH-MM-SS/` holding `<volume>.tar.gz` per
  * covered volume, `mysql/<database>.sql.gz`, `secrets/<name>.json`, `MANIFEST`, and `COMPLETE` written last.
@@ -14,8 +15,12 @@ import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { BackupSettings } from "./backup-settings";
 import { PART_OF } from "./labels";
 
-/** Volumes whose files are archived, in archive order (redis first: closest to its BGSAVE). */
-export const COVERED_VOLUMES = ["redis", "crypt", "rspamd", "postfix", "vmail"] as const;
+/**
+ * Volumes whose files are archived, in archive order (redis first: closest to its BGSAVE). `tree` holds the
+ * release's data/ tree with what the UI wrote into it (rspamd maps, global sieve scripts), which a release change
+ * keeps and a lost volume would lose.
+ */
+export const COVERED_VOLUMES = ["redis", "crypt", "rspamd", "postfix", "tree", "vmail"] as const;
 export type CoveredVolume = (typeof COVERED_VOLUMES)[number];
 
 /** Default claim names of the Mailcow workloads' PVCs (components/mailcow). */
@@ -25,6 +30,7 @@ export const DEFAULT_CLAIMS: Record<CoveredVolume, string> = {
   redis: "mailcow-redis",
   rspamd: "mailcow-rspamd",
   postfix: "mailcow-postfix",
+  tree: "mailcow-tree",
 };
 
 /** What is deliberately not archived as files, and why (docs/backup-restore.md repeats this). */
@@ -38,6 +44,10 @@ export const NOT_COVERED: Record<string, string> = {
 
 export const BACKUP_POD_LABELS = { "app.kubernetes.io/name": "mailcow-backup", "app.kubernetes.io/part-of": PART_OF };
 export const RESTORE_POD_LABELS = { "app.kubernetes.io/name": "mailcow-restore", "app.kubernetes.io/part-of": PART_OF };
+
+/** A restore's work directories at the top of each volume (never archived): staged contents, and the old ones. */
+export const RESTORE_STAGING_DIR = ".mail-zone-restore-staging";
+export const RESTORE_OLD_DIR = ".mail-zone-restore-old";
 
 /** Mount points inside the pods. */
 export const PATHS = { data: "/data", staging: "/staging", tmp: "/tmp", target: "/backup" } as const;
@@ -198,6 +208,45 @@ for s in $SECRET_NAMES; do
 done
 rm -f ${PATHS.tmp}/auth`;
 
+/**
+ * Retention, after the set is complete: the newest KEEP_LAST complete sets always stay; older sets go by the date
+ * in their name (not file times); and nothing is pruned while the new set is far smaller than a set that would go
+ * (MAX_SHRINK_PERCENT), since after an accidental wipe every "successful" backup is a backup of empty volumes and
+ * the good sets must not age out behind them.
+ */
+export const RETENTION_SCRIPT = `size_of() { rclone size --json "$DEST/$1" | sed -n 's/.*"bytes":\\([0-9][0-9]*\\).*/\\1/p'; }
+sets() { rclone lsf --dirs-only "$DEST" | sed 's#/$##' | grep '^mailcow-[0-9]' | sort -r; }
+keep=""
+kept=0
+for d in $(sets); do
+  [ "$kept" -lt "$KEEP_LAST" ] || break
+  if rclone cat "$DEST/$d/COMPLETE" >/dev/null 2>&1; then keep="$keep $d"; kept=$((kept + 1)); fi
+done
+CUTOFF="mailcow-$(date -u -d "@$(( $(date +%s) - RETENTION_DAYS * 86400 ))" +%Y-%m-%d-%H-%M-%S)"
+candidates=""
+for old in $(sets | awk -v c="$CUTOFF" '$0 < c'); do
+  case " $keep " in *" $old "*) continue ;; esac
+  candidates="$candidates $old"
+done
+prune=yes
+if [ -n "$candidates" ]; then
+  new_bytes="$(size_of "$SET")"
+  for old in $candidates; do
+    old_bytes="$(size_of "$old")"
+    if [ $(( \${new_bytes:-0} * 100 )) -lt $(( \${old_bytes:-0} * (100 - MAX_SHRINK_PERCENT) )) ]; then
+      echo "backup: WARNING: $SET ($new_bytes bytes) is far smaller than $old ($old_bytes bytes): pruning nothing until this is resolved (docs/backup-restore.md)"
+      prune=no
+      break
+    fi
+  done
+fi
+if [ "$prune" = yes ]; then
+  for old in $candidates; do
+    echo "backup: pruning $old (older than $RETENTION_DAYS days, beyond the newest $KEEP_LAST complete sets)"
+    rclone purge "$DEST/$old"
+  done
+fi`;
+
 export function backupScript(settings: BackupSettings): string {
   return `set -eu -o pipefail
 ${destPrelude(settings)}
@@ -205,7 +254,7 @@ SET="mailcow-$(date -u +%Y-%m-%d-%H-%M-%S)"
 echo "backup: writing $SET under $BACKUP_ROOT"
 for v in $VOLUMES; do
   echo "backup: archiving $v"
-  tar -C "${PATHS.data}/$v" -czf - . | rclone rcat "$DEST/$SET/$v.tar.gz"
+  tar -C "${PATHS.data}/$v" --exclude="./${RESTORE_STAGING_DIR}" --exclude="./${RESTORE_OLD_DIR}" -czf - . | rclone rcat "$DEST/$SET/$v.tar.gz"
 done
 {
   echo "set: $SET"
@@ -217,26 +266,42 @@ done
 rclone copy ${PATHS.staging} "$DEST/$SET"
 echo "$SET" | rclone rcat "$DEST/$SET/COMPLETE"
 echo "backup: $SET complete"
-# Retention: only after a successful backup, by the date in the set's name (not file times).
-CUTOFF="mailcow-$(date -u -d "@$(( $(date +%s) - RETENTION_DAYS * 86400 ))" +%Y-%m-%d-%H-%M-%S)"
-for old in $(rclone lsf --dirs-only "$DEST" | sed 's#/$##' | awk -v c="$CUTOFF" '/^mailcow-[0-9]/ && $0 < c'); do
-  echo "backup: pruning $old (older than $RETENTION_DAYS days)"
-  rclone purge "$DEST/$old"
-done`;
+${RETENTION_SCRIPT}`;
 }
 
+/**
+ * Restore of the covered volumes: every archive is read through once and must verify (gzip CRC and tar structure)
+ * before any volume is touched; each volume is then unpacked into a staging directory on the same volume and only
+ * swapped in once that succeeded. A failure at any point leaves the current contents in place.
+ */
 export function restoreFilesScript(settings: BackupSettings): string {
+  const data = PATHS.data;
   return `set -eu -o pipefail
 ${destPrelude(settings)}
 ${RESOLVE_SET}
 for v in $RESTORE_VOLUMES; do
-  [ -d "${PATHS.data}/$v" ] || { echo "restore: $v is not a covered volume"; exit 1; }
+  [ -d "${data}/$v" ] || { echo "restore: $v is not a covered volume"; exit 1; }
   rclone lsf "$DEST/$SET/$v.tar.gz" >/dev/null 2>&1 || { echo "restore: $SET has no $v.tar.gz"; exit 1; }
 done
 for v in $RESTORE_VOLUMES; do
-  echo "restore: $v <- $SET/$v.tar.gz (current contents removed)"
-  find "${PATHS.data}/$v" -mindepth 1 -maxdepth 1 -exec rm -rf {} \\;
-  rclone cat "$DEST/$SET/$v.tar.gz" | tar -C "${PATHS.data}/$v" -xzpf -
+  echo "restore: verifying $SET/$v.tar.gz"
+  rclone cat "$DEST/$SET/$v.tar.gz" | tar -tzf - >/dev/null || { echo "restore: $SET/$v.tar.gz does not verify; nothing was changed"; exit 1; }
+done
+for v in $RESTORE_VOLUMES; do
+  staging="${data}/$v/${RESTORE_STAGING_DIR}"
+  rm -rf "$staging" && mkdir "$staging"
+  echo "restore: $v <- $SET/$v.tar.gz (into staging)"
+  rclone cat "$DEST/$SET/$v.tar.gz" | tar -C "$staging" -xzpf - || { rm -rf "$staging"; echo "restore: unpacking $v failed; its contents are unchanged"; exit 1; }
+done
+for v in $RESTORE_VOLUMES; do
+  cd "${data}/$v"
+  rm -rf ${RESTORE_OLD_DIR} && mkdir ${RESTORE_OLD_DIR}
+  for e in $(ls -A); do
+    case "$e" in ${RESTORE_STAGING_DIR}|${RESTORE_OLD_DIR}) ;; *) mv "./$e" ${RESTORE_OLD_DIR}/ ;; esac
+  done
+  for e in $(ls -A ${RESTORE_STAGING_DIR}); do mv "${RESTORE_STAGING_DIR}/$e" ./; done
+  rm -rf ${RESTORE_STAGING_DIR} ${RESTORE_OLD_DIR}
+  echo "restore: $v swapped in"
 done
 echo "restore: files restored from $SET; now start Mailcow and run the database restore"`;
 }
@@ -392,6 +457,8 @@ export function backupPodSpec(input: BackupPlanInput): IPodSpec {
           ...rcloneEnv(settings),
           { name: "VOLUMES", value: COVERED_VOLUMES.join(" ") },
           { name: "RETENTION_DAYS", value: String(settings.retentionDays) },
+          { name: "KEEP_LAST", value: String(settings.keepLast) },
+          { name: "MAX_SHRINK_PERCENT", value: String(settings.maxShrinkPercent) },
           { name: "MYSQL_DATABASE", value: mailcow.mysqlDatabase },
           { name: "SECRET_NAMES", value: input.secretNames.join(" ") },
         ],

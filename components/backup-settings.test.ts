@@ -8,6 +8,8 @@ describe("parseBackupSettings", () => {
       schedule: "15 3 * * *",
       timeZone: "Etc/UTC",
       retentionDays: 14,
+      keepLast: 7,
+      maxShrinkPercent: 50,
       target: { type: "volume", claimName: "mailcow-backups", size: "50Gi" },
       activeDeadlineSeconds: 21_600,
       images: { ...BACKUP_IMAGE_DEFAULTS },

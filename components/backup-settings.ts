@@ -91,8 +91,15 @@ export const backupSettingsSchema = z
       .default("15 3 * * *"),
     /** IANA time zone of the schedule (CronJob `timeZone`). */
     timeZone: timezone.default("Etc/UTC"),
-    /** Backups older than this many days are deleted after each successful backup. */
+    /** Backups older than this many days are deleted after each successful backup (but see keepLast). */
     retentionDays: z.number().int().min(1).max(3650).default(14),
+    /** The newest this-many complete sets are never pruned, however old. */
+    keepLast: z.number().int().min(1).max(1000).default(7),
+    /**
+     * Nothing is pruned while the new set is smaller than a set due for pruning by more than this percentage (an
+     * accidental wipe makes every later backup tiny; the good sets must outlive it).
+     */
+    maxShrinkPercent: z.number().int().min(1).max(99).default(50),
     target: z.discriminatedUnion("type", [volumeTarget, s3Target]).prefault({ type: "volume" }),
     /**
      * Optional client-side encryption (rclone crypt; file names stay readable). The passphrase lives in an existing

@@ -14,6 +14,8 @@ export const MAILCOW_SECRET = {
     apiKey: "API_KEY",
     apiKeyReadOnly: "API_KEY_READ_ONLY",
     sogoUrlEncryptionKey: "SOGO_URL_ENCRYPTION_KEY",
+    /** Mailcow's `admin` password (replaces the seeded `moohoo`; the dockerapi stand-in sets it in the database). */
+    adminPassword: "ADMIN_PASSWORD",
   },
 } as const;
 

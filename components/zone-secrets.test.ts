@@ -40,8 +40,19 @@ describe("ZoneSecrets", () => {
     expect(isWrappedSecret(mailcow?.stringData)).toBe(true);
     const data = unwrapSecrets(mailcow?.stringData) as Record<string, string>;
     expect(Object.keys(data).sort()).toEqual(Object.values(MAILCOW_SECRET.keys).sort());
-    expect(new Set(Object.values(data)).size).toBe(6);
+    expect(new Set(Object.values(data)).size).toBe(7);
     for (const value of Object.values(data)) expect(plan.secretValues).toContain(value);
+  });
+
+  it("generates Mailcow's admin password into Mailcow's Secret only, never the controller's", () => {
+    const data = unwrapSecrets(secrets().find((s) => s.metadata.name === MAILCOW_SECRET.name)?.stringData) as Record<
+      string,
+      string
+    >;
+    expect(data.ADMIN_PASSWORD).toMatch(/^[A-Za-z0-9]{28}$/);
+    expect(data.ADMIN_PASSWORD).not.toBe("moohoo");
+    const controller = unwrapSecrets(secrets().find((s) => s.metadata.name === "mail-zone-controller")?.stringData);
+    expect(Object.values(controller as Record<string, string>)).not.toContain(data.ADMIN_PASSWORD);
   });
 
   it("writes the controller's Secret in the platform namespace with the API URL, API key and mail host", () => {

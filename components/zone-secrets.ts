@@ -24,6 +24,8 @@ const PASSWORDS: Record<keyof typeof MAILCOW_SECRET.keys, number> = {
   apiKey: 40,
   apiKeyReadOnly: 40,
   sogoUrlEncryptionKey: 16,
+  // Mailcow's admin UI password: 28 like the others (letters and digits pass Mailcow's password policy checks).
+  adminPassword: 28,
 };
 
 export interface ZoneSecretsArgs {

@@ -56,7 +56,7 @@ describe("zoneProgram", () => {
     }
     // And the Secrets do hold the generated values (so the search above looked for real ones).
     const inSecrets = JSON.stringify(result.resources.filter(isSecretObject).map((r) => unwrapSecrets(r.inputs)));
-    expect(result.secretValues.filter((v) => inSecrets.includes(v))).toHaveLength(6);
+    expect(result.secretValues.filter((v) => inSecrets.includes(v))).toHaveLength(7);
     for (const r of result.resources.filter(isSecretObject)) expect(isWrappedSecret(r.inputs.stringData)).toBe(true);
   });
 
@@ -64,19 +64,19 @@ describe("zoneProgram", () => {
     const result = await plan();
     const objects = validatePlan(result.resources);
     const kinds = new Set(objects.map((o) => o.object.kind));
-    for (const kind of ["Namespace", "Deployment", "PersistentVolumeClaim", "Service", "IngressRouteTCP"]) {
+    for (const kind of ["Namespace", "StatefulSet", "PersistentVolumeClaim", "Service", "IngressRouteTCP"]) {
       expect(kinds).toContain(kind);
     }
   });
 
   it("runs Mailcow in the zone namespace in-cluster, and only points Services at the host in external mode", async () => {
     const inCluster = await plan();
-    expect(inCluster.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(true);
+    expect(inCluster.resources.some((r) => r.type === "kubernetes:apps/v1:StatefulSet")).toBe(true);
     const external = await plan({
       ...config,
       "mail-zone:mailcow": JSON.stringify({ mode: "external", external: { host: "mailcow.example.net" } }),
     });
-    expect(external.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment")).toBe(false);
+    expect(external.resources.some((r) => r.type === "kubernetes:apps/v1:StatefulSet")).toBe(false);
     expect(external.outputs.apiUrl).toBe("https://mailcow.example.net");
     const controllerSecret = external.resources.find(
       (r) => r.type === "kubernetes:core/v1:Secret" && r.name.includes("controller"),

@@ -48,6 +48,35 @@ export const RELEASE_IMAGES: Readonly<Record<string, Readonly<Record<MailcowServ
   },
 };
 
+/**
+ * Each release pinned by its commit, and the git tree id of that commit's `data/` (what the init step verifies in
+ * the downloaded archive before unpacking it; fetch-release.js). Read with `git rev-parse <commit>:data` on a clone
+ * of mailcow-dockerized (docs/upgrading-mailcow.md).
+ */
+export interface ReleasePin {
+  commit: string;
+  dataTree: string;
+}
+
+export const RELEASE_PINS: Readonly<Record<string, ReleasePin>> = {
+  "2026-07a": {
+    commit: "489db905122d20487e29c9a8438b311c403442ab",
+    // 3,641 files: 3,578 mode 100644, 63 mode 100755, no symlinks.
+    dataTree: "82934c5510db1549587bbb7c139f7d1ad4804938",
+  },
+};
+
+export function releasePin(release: string): ReleasePin {
+  const pin = RELEASE_PINS[release];
+  if (!pin) {
+    throw new Error(
+      `mail-zone:mailcow.release: no pinned commit for release ${JSON.stringify(release)} (known: ${Object.keys(RELEASE_PINS).join(", ")}); ` +
+        "add its commit and data/ tree id to RELEASE_PINS in components/mailcow/catalogue.ts (docs/upgrading-mailcow.md)",
+    );
+  }
+  return pin;
+}
+
 /** The image table of `release`; an unknown release fails with what to do. */
 export function imagesFor(release: string): Readonly<Record<MailcowService, string>> {
   const images = RELEASE_IMAGES[release];

@@ -10,6 +10,8 @@ export interface StandinConfig {
   port: number;
   host: string;
   tlsDir: string;
+  /** The admin password's file (a Secret volume); empty: the stand-in leaves the admin account alone. */
+  adminPasswordFile: string;
   sslDir: string;
   target: { namespace: string; pod: string };
 }
@@ -45,9 +47,16 @@ export interface KubeTarget {
   ca?: string;
 }
 
+export interface TaskAnswer {
+  json?: unknown;
+  text?: string;
+  restart?: boolean;
+}
+
 export interface ExecTask {
-  script: (body: Record<string, unknown>) => string | null;
-  report: "mysql_upgrade" | "info" | "text" | "generic";
+  script?: (body: Record<string, unknown>) => string | null;
+  run?: (body: Record<string, unknown>, exec: (script: string) => Promise<ExecResult>) => Promise<TaskAnswer>;
+  report?: "mysql_upgrade" | "info" | "text" | "raw_text" | "json_text" | "fts_rescan" | "generic";
   fallback?: string;
 }
 
@@ -60,10 +69,14 @@ export function createHandler(
   config: Pick<StandinConfig, "project" | "containers">,
   deps: StandinDeps,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-export function reportExec(
-  task: ExecTask,
-  result: ExecResult,
-): { json?: Record<string, unknown>; text?: string; restart?: boolean };
+export function reportExec(task: ExecTask, result: ExecResult): TaskAnswer;
+export function ssha256(password: string, salt?: Buffer): string;
+export function verifySsha256(password: string, stored: string): boolean;
+export function adminResetSql(hash: string): string;
+export function ensureAdminPassword(
+  exec: (script: string) => Promise<ExecResult>,
+  password: string,
+): Promise<"unchanged" | "set">;
 export const EXEC_TASKS: Record<string, ExecTask>;
 export function kubeExec(
   kube: KubeTarget,

@@ -47,11 +47,143 @@ function shq(value) {
   return `'${String(value).replace(/'/g, "'\\''")}'`;
 }
 
+/** `su` to `user` for `script` (the containers run as root; dockerapi ran some commands as another user). */
+function asUser(user, script) {
+  return `su -s /bin/sh ${user} -c ${shq(script)}`;
+}
+
+/** Postfix queue ids as dockerapi accepts them (hex only); anything else is dropped. */
+function queueIds(body) {
+  return (Array.isArray(body.items) ? body.items : []).map(String).filter((id) => /^[0-9a-fA-F]+$/.test(id));
+}
+
+/** postsuper with one flag per queue id (`-d ID -d ID`), or null when no valid id was given. */
+function postsuper(flag) {
+  return (body) => {
+    const ids = queueIds(body);
+    return ids.length ? `postsuper ${ids.map((id) => `${flag} ${id}`).join(" ")}` : null;
+  };
+}
+
+const ok = { type: "success", msg: "command completed successfully" };
+
+/** The Dovecot ACL rights dockerapi passes on; others are dropped. */
+const ACL_RIGHTS = [
+  "admin",
+  "create",
+  "delete",
+  "expunge",
+  "insert",
+  "lookup",
+  "post",
+  "read",
+  "write",
+  "write-deleted",
+  "write-seen",
+];
+
 /**
- * The exec tasks the stand-in performs, by `cmd/task`: the shell command, and how its result is reported
- * (mirroring dockerapi's DockerApi.py handlers). Commands run as the container's user (root), so where dockerapi
- * used another user this runs through `su`. Passwords are read from the target container's own env, so the
- * stand-in never holds DBROOT.
+ * `doveadm/get_acl`: the ACLs the user `id` has set on its own folders, and those others gave it on theirs (the
+ * `Shared/<owner>/<folder>` namespace), as a list of { user, id, mailbox, rights } (dockerapi's answer).
+ */
+async function getAcl(body, exec) {
+  const id = String(body.id || "");
+  if (!id) return { json: { type: "danger", msg: "id is missing" } };
+  const listed = await exec(`doveadm mailbox list -u ${shq(id)}`);
+  const out = [];
+  const seen = new Set();
+  const entries = async (user, mailbox) => {
+    const r = await exec(`doveadm acl get -u ${shq(user)} ${shq(mailbox)}`);
+    return r.output
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((parts) => parts.length >= 2 && parts[0].includes("="))
+      .map(([who, ...rights]) => ({ who: who.split("=")[1], rights }));
+  };
+  for (const folder of listed.output
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""))
+    .filter(Boolean)) {
+    if (!folder.includes("Shared")) {
+      if (seen.has(folder)) continue;
+      for (const e of await entries(id, folder)) {
+        seen.add(folder);
+        out.push({ user: id, id: e.who, mailbox: folder, rights: e.rights });
+      }
+    } else if (folder.includes("/")) {
+      const parts = folder.split("/");
+      if (parts.length < 3) continue;
+      const owner = parts[1];
+      const mailbox = parts.slice(2).join("/");
+      if (seen.has(mailbox)) continue;
+      for (const e of await entries(owner, mailbox)) {
+        if (e.who === id && !seen.has(mailbox)) {
+          seen.add(mailbox);
+          out.push({ user: owner, id, mailbox, rights: e.rights });
+        }
+      }
+    }
+  }
+  return { json: out };
+}
+
+/**
+ * `rspamd/worker_password`: hash the UI password with rspamadm (as _rspamd), write it to the controller's password
+ * include, read it back, restart rspamd (dockerapi's steps).
+ */
+async function rspamdWorkerPassword(body, exec) {
+  if (typeof body.raw !== "string" || !body.raw) return { json: { type: "danger", msg: "raw is missing" } };
+  const hashed = await exec(asUser("_rspamd", `rspamadm pw -e -p ${shq(body.raw)} 2> /dev/null`));
+  const line = hashed.output.split("\n").find((l) => l.includes("$2$"));
+  const match = line?.trim().match(/\$2\$.+$/);
+  const hash = match ? match[0].replace(/[^0-9a-zA-Z$]+/g, "") : "";
+  if (!hash.startsWith("$2$")) return { json: { type: "danger", msg: "command did not complete" } };
+  const file = "/etc/rspamd/override.d/worker-controller-password.inc";
+  const written = await exec(asUser("_rspamd", `echo ${shq(`enable_password = "${hash}";`)} > ${file} && cat ${file}`));
+  if (!written.output.includes(hash)) return { json: { type: "danger", msg: "command did not complete" } };
+  return { json: ok, restart: true };
+}
+
+/** `maildir/move` (mailbox rename): the maildir, and its index dir, as dockerapi moves them (as vmail). */
+function maildirMove(body) {
+  const oldDir = String(body.old_maildir || "");
+  const newDir = String(body.new_maildir || "");
+  if (!oldDir || !newDir) return null;
+  let cmd = `if [ -d ${shq(`/var/vmail/${oldDir}`)} ]; then mv ${shq(`/var/vmail/${oldDir}`)} ${shq(`/var/vmail/${newDir}`)}; fi`;
+  const o = oldDir.split("/");
+  const n = newDir.split("/");
+  if (o.length > 1 && n.length > 1) {
+    // dockerapi's target name, `_index` suffix included (dovecot rebuilds a missing index).
+    const from = `/var/vmail_index/${o[1]}@${o[0]}`;
+    const to = `/var/vmail_index/${n[1]}@${n[0]}_index`;
+    cmd += ` && if [ -d ${shq(from)} ]; then mv ${shq(from)} ${shq(to)}; fi`;
+  }
+  return asUser("vmail", cmd);
+}
+
+/** `maildir/cleanup` (delete/mailbox, delete/domain): move the maildir and its index to the garbage folder. */
+function maildirCleanup(body) {
+  const maildir = String(body.maildir || "");
+  if (!maildir) return null;
+  const sane = maildir.replace(/\W+/g, "");
+  const now = Math.floor(Date.now() / 1000);
+  let cmd = `if [ -d ${shq(`/var/vmail/${maildir}`)} ]; then mv ${shq(`/var/vmail/${maildir}`)} ${shq(`/var/vmail/_garbage/${now}_${sane}`)}; fi`;
+  const parts = maildir.split("/");
+  if (parts.length > 1) {
+    const index = `/var/vmail_index/${parts[1]}@${parts[0]}`;
+    cmd += ` && if [ -d ${shq(index)} ]; then mv ${shq(index)} ${shq(`/var/vmail/_garbage/${now}_${sane}_index`)}; fi`;
+  }
+  return asUser("vmail", cmd);
+}
+
+/**
+ * The exec tasks the stand-in performs, by `cmd/task`: the shell command and how its result is reported, or a
+ * `run` for the tasks of several steps (mirroring dockerapi's DockerApi.py handlers). Commands run as the
+ * container's user (root), so where dockerapi used another user this runs through `su`. Passwords are read from
+ * the target container's own env, so the stand-in never holds DBROOT. A task without its parameters answers
+ * danger, never a success that did nothing.
  */
 const EXEC_TASKS = {
   "system/mysql_upgrade": {
@@ -64,42 +196,84 @@ const EXEC_TASKS = {
       'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" mysql',
     report: "info",
   },
+  // The dashboard json_decodes the answer: dockerapi returns the df line as a JSON string.
   "system/df": {
-    script: (body) => `df -H ${shq(body.dir || "/var/vmail")} | tail -n1 | tr -s '[:blank:]' | tr ' ' ','`,
-    report: "text",
+    script: (body) =>
+      body.dir ? asUser("nobody", `df -H ${shq(body.dir)} | tail -n1 | tr -s '[:blank:]' | tr ' ' ','`) : null,
+    report: "json_text",
     fallback: "0,0,0,0,0,0",
+  },
+  "system/fts_rescan": {
+    script: (body) =>
+      body.username
+        ? asUser("vmail", `doveadm fts rescan -u ${shq(body.username)}`)
+        : body.all
+          ? asUser("vmail", "doveadm fts rescan -A")
+          : null,
+    report: "fts_rescan",
   },
   "reload/postfix": { script: () => "postfix reload", report: "generic" },
   "reload/dovecot": { script: () => "dovecot reload", report: "generic" },
   "reload/nginx": { script: () => "nginx -s reload", report: "generic" },
-  "mailq/list": { script: () => "su -s /bin/sh postfix -c 'postqueue -j'", report: "text" },
-  "mailq/flush": { script: () => "su -s /bin/sh postfix -c 'postqueue -f'", report: "generic" },
+  "mailq/list": { script: () => asUser("postfix", "postqueue -j"), report: "text" },
+  "mailq/flush": { script: () => asUser("postfix", "postqueue -f"), report: "generic" },
   "mailq/super_delete": { script: () => "postsuper -d ALL", report: "generic" },
-  "maildir/cleanup": {
+  "mailq/delete": { script: postsuper("-d"), report: "generic" },
+  "mailq/hold": { script: postsuper("-h"), report: "generic" },
+  "mailq/unhold": { script: postsuper("-H"), report: "generic" },
+  "mailq/cat": {
     script: (body) => {
-      const maildir = String(body.maildir || "");
-      if (!maildir) return null;
-      const sane = maildir.replace(/\W+/g, "");
-      const now = Math.floor(Date.now() / 1000);
-      let cmd = `if [ -d ${shq(`/var/vmail/${maildir}`)} ]; then mv ${shq(`/var/vmail/${maildir}`)} ${shq(`/var/vmail/_garbage/${now}_${sane}`)}; fi`;
-      const parts = maildir.split("/");
-      if (parts.length > 1) {
-        const index = `/var/vmail_index/${parts[1]}@${parts[0]}`;
-        cmd += ` && if [ -d ${shq(index)} ]; then mv ${shq(index)} ${shq(`/var/vmail/_garbage/${now}_${sane}_index`)}; fi`;
-      }
-      return `su -s /bin/sh vmail -c ${shq(cmd)}`;
+      const ids = queueIds(body);
+      return ids.length ? asUser("postfix", `postcat -q ${ids.join(" ")}`) : null;
     },
-    report: "generic",
+    report: "raw_text",
   },
+  "mailq/deliver": {
+    run: async (body, exec) => {
+      const ids = queueIds(body);
+      if (!ids.length) return { json: { type: "danger", msg: "no valid queue id" } };
+      for (const id of ids) await exec(asUser("postfix", `postqueue -i ${id}`));
+      return { json: { type: "success", msg: "Scheduled immediate delivery" } };
+    },
+  },
+  "maildir/cleanup": { script: maildirCleanup, report: "generic" },
+  "maildir/move": { script: maildirMove, report: "generic" },
   "sieve/list": {
     script: (body) => (body.username ? `doveadm sieve list -u ${shq(body.username)}` : null),
-    report: "text",
+    report: "raw_text",
   },
   "sieve/print": {
     script: (body) =>
       body.username && body.script_name ? `doveadm sieve get -u ${shq(body.username)} ${shq(body.script_name)}` : null,
-    report: "text",
+    report: "raw_text",
   },
+  "sogo/rename_user": {
+    script: (body) =>
+      body.old_username && body.new_username
+        ? asUser("sogo", `sogo-tool rename-user ${shq(body.old_username)} ${shq(body.new_username)}`)
+        : null,
+    report: "generic",
+  },
+  "doveadm/get_acl": { run: getAcl },
+  "doveadm/delete_acl": {
+    script: (body) =>
+      body.user && body.mailbox && body.id
+        ? `doveadm acl delete -u ${shq(body.user)} ${shq(body.mailbox)} ${shq(`user=${body.id}`)}`
+        : null,
+    report: "generic",
+  },
+  "doveadm/set_acl": {
+    script: (body) => {
+      const rights = (Array.isArray(body.rights) ? body.rights : [])
+        .map((r) => String(r).toLowerCase())
+        .filter((r) => ACL_RIGHTS.includes(r));
+      return body.user && body.mailbox && body.id && rights.length
+        ? `doveadm acl set -u ${shq(body.user)} ${shq(body.mailbox)} ${shq(`user=${body.id}`)} ${rights.join(" ")}`
+        : null;
+    },
+    report: "generic",
+  },
+  "rspamd/worker_password": { run: rspamdWorkerPassword },
 };
 
 /** Turns an exec result into dockerapi's answer for that task. */
@@ -121,6 +295,15 @@ function reportExec(task, result) {
         : { json: { type: "error", msg: "error running command", text: result.output } };
     case "text":
       return { text: ok ? result.output.replace(/\s+$/, "") : (task.fallback ?? result.output) };
+    case "raw_text":
+      // dockerapi's utf8_text_only: the output, whatever the exit code.
+      return { text: result.output };
+    case "json_text":
+      return { json: ok ? result.output.replace(/\s+$/, "") : task.fallback };
+    case "fts_rescan":
+      return ok
+        ? { json: { type: "success", msg: "fts_rescan: rescan triggered" } }
+        : { json: { type: "warning", msg: "fts_rescan error" } };
     default:
       return ok
         ? { json: { type: "success", msg: "command completed successfully" } }
@@ -367,6 +550,66 @@ function syncCertificate(tlsDir, sslDir) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Mailcow's admin password: the Secret's value, set in the database at start and whenever the Secret changes, with
+// the changes upstream's helper-scripts/mailcow-reset-admin.sh makes (admin row replaced with an SSHA256 hash,
+// superadmin and active; the admin's domain_admins rows and TFA removed) — only when the stored hash does not
+// already verify, so a restart does not remove a TFA set up for the current password.
+
+/** `{SSHA256}` + base64(sha256(password ‖ salt) ‖ salt): doveadm pw's format, which Mailcow's verify_hash reads. */
+function ssha256(password, salt) {
+  const s = salt || crypto.randomBytes(16);
+  const digest = crypto.createHash("sha256").update(Buffer.from(password, "utf8")).update(s).digest();
+  return `{SSHA256}${Buffer.concat([digest, s]).toString("base64")}`;
+}
+
+function verifySsha256(password, stored) {
+  const m = /^\{SSHA256\}([A-Za-z0-9+/=]+)$/.exec(String(stored || "").trim());
+  if (!m) return false;
+  const raw = Buffer.from(m[1], "base64");
+  if (raw.length <= 32) return false;
+  const expected = ssha256(password, raw.subarray(32));
+  return crypto.timingSafeEqual(Buffer.from(expected), Buffer.from(`{SSHA256}${m[1]}`));
+}
+
+/** mysql as the Mailcow DB user, with the mysql container's own env (the stand-in holds no DB password). */
+function mysqlScript(sql) {
+  return `mysql -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -N -B -e ${shq(sql)}`;
+}
+
+function adminResetSql(hash) {
+  return [
+    "DELETE FROM admin WHERE username='admin';",
+    "DELETE FROM domain_admins WHERE username='admin';",
+    `INSERT INTO admin (username, password, superadmin, active) VALUES ('admin', '${hash}', 1, 1);`,
+    "DELETE FROM tfa WHERE username='admin';",
+  ].join(" ");
+}
+
+/**
+ * Makes `password` the admin's: resolves "unchanged" when the stored hash verifies, "set" after replacing it.
+ * Throws (to be retried) while the schema is not there yet or MySQL is down. Never logs the password or a hash.
+ */
+async function ensureAdminPassword(exec, password) {
+  if (!password) throw new Error("the admin password is empty");
+  const current = await exec(mysqlScript("SELECT password FROM admin WHERE username='admin';"));
+  if (current.exitCode !== 0) throw new Error("reading the admin account failed (schema not ready?)");
+  const stored = current.output.split("\n").find((l) => /^(\{|\$)/.test(l.trim()));
+  if (stored && verifySsha256(password, stored)) return "unchanged";
+  const set = await exec(mysqlScript(adminResetSql(ssha256(password))));
+  if (set.exitCode !== 0) throw new Error("setting the admin password failed");
+  return "set";
+}
+
+/** Reads the password file; undefined when absent. */
+function readSecretFile(file) {
+  try {
+    return fs.readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The HTTP(S) server.
 
 function send(res, status, body, type) {
@@ -467,25 +710,46 @@ function createHandler(config, deps) {
           return send(res, 200, { type: "danger", msg: "no or invalid id defined" });
         }
         const body = await readBody(req);
-        if (action === "restart") return send(res, 200, await restart(service));
+        const container = config.containers[service];
+        if (action === "restart") {
+          if (!deps.exec || !container) return send(res, 200, { type: "danger", msg: "restart: no Kubernetes API" });
+          return send(res, 200, await restart(service));
+        }
+        if (action === "start" || action === "stop") {
+          // One container of a pod cannot be stopped on Kubernetes: the kubelet starts it again at once.
+          return send(res, 200, {
+            type: "danger",
+            msg: `${action}: a container of the Mailcow pod cannot be ${action === "stop" ? "stopped" : "started"} alone on Kubernetes; use restart`,
+          });
+        }
         if (action !== "exec") {
-          // start/stop/top/stats have no Kubernetes meaning for one container of a pod.
-          return send(res, 200, { type: "success", msg: `${action}: nothing to do on Kubernetes` });
+          return send(res, 200, { type: "danger", msg: `${action}: not available on Kubernetes` });
         }
         if (!body.cmd) return send(res, 200, { type: "danger", msg: "cmd is missing" });
         if (!body.task) return send(res, 200, { type: "danger", msg: "task is missing" });
-        const task = EXEC_TASKS[`${body.cmd}/${body.task}`];
-        const script = task?.script(body);
-        const container = config.containers[service];
-        if (!task || !script || !deps.exec || !container) {
-          log(`exec ${body.cmd}/${body.task} on ${service}: not performed`);
-          return send(res, 200, { type: "success", msg: `${body.cmd}/${body.task}: not performed on Kubernetes` });
+        const name = `${body.cmd}/${body.task}`;
+        const task = EXEC_TASKS[name];
+        if (!task) {
+          log(`exec ${name} on ${service}: unknown task`);
+          return send(res, 200, { type: "danger", msg: "container_post - unknown api call" });
         }
-        const result = await deps.exec(container, script);
-        log(`exec ${body.cmd}/${body.task} on ${service}: exit ${result.exitCode}`);
-        const answer = reportExec(task, result);
+        if (!deps.exec || !container) return send(res, 200, { type: "danger", msg: `${name}: no Kubernetes API` });
+        const run = (script) => deps.exec(container, script);
+        let answer;
+        if (task.run) {
+          answer = await task.run(body, run);
+          log(`exec ${name} on ${service}: done`);
+        } else {
+          const script = task.script(body);
+          if (!script) return send(res, 200, { type: "danger", msg: `${name}: missing or invalid parameters` });
+          const result = await run(script);
+          log(`exec ${name} on ${service}: exit ${result.exitCode}`);
+          answer = reportExec(task, result);
+        }
         if (answer.restart) await restart(service);
         if (answer.text !== undefined) return send(res, 200, answer.text, "text/plain");
+        // A JSON string (system/df), encoded as such.
+        if (typeof answer.json === "string") return send(res, 200, JSON.stringify(answer.json));
         return send(res, 200, answer.json);
       }
       return send(res, 404, { type: "danger", msg: "not found" });
@@ -503,8 +767,10 @@ function configFromEnv(env) {
     containers: JSON.parse(env.MAILCOW_CONTAINERS || "{}"),
     jobs: env.JOBS_FILE && fs.existsSync(env.JOBS_FILE) ? JSON.parse(fs.readFileSync(env.JOBS_FILE, "utf8")) : [],
     port: Number(env.PORT || 443),
-    host: env.LISTEN_HOST || "0.0.0.0",
+    // Loopback unless told otherwise: php-fpm, its one client, shares the pod's network namespace.
+    host: env.LISTEN_HOST || "127.0.0.1",
     tlsDir: env.TLS_DIR || "/tls",
+    adminPasswordFile: env.ADMIN_PASSWORD_FILE || "",
     sslDir: env.SSL_DIR || "",
     target: { namespace: env.POD_NAMESPACE || "", pod: env.POD_NAME || "" },
   };
@@ -534,6 +800,26 @@ function main(env) {
   const server = https.createServer(tls(), createHandler(config, deps));
   server.listen(config.port, config.host, () => log(`listening on ${config.host}:${config.port}`));
 
+  // The admin password: at start, then whenever the Secret's file changes; a failure is retried every minute.
+  let appliedPassword;
+  let adminBusy = false;
+  const syncAdmin = () => {
+    const mysql = config.containers["mysql-mailcow"];
+    if (!config.adminPasswordFile || !deps.exec || !mysql || adminBusy) return;
+    const password = readSecretFile(config.adminPasswordFile);
+    if (password === undefined || password === appliedPassword) return;
+    adminBusy = true;
+    ensureAdminPassword((script) => deps.exec(mysql, script), password)
+      .then((outcome) => {
+        appliedPassword = password;
+        log(outcome === "set" ? "admin password set from the Secret" : "admin password matches the Secret");
+      })
+      .catch((err) => log(`admin password: ${err.message}; retrying`))
+      .finally(() => {
+        adminBusy = false;
+      });
+  };
+
   const running = new Set();
   let lastMinute = -1;
   setInterval(() => {
@@ -541,6 +827,7 @@ function main(env) {
     const minute = Math.floor(now.getTime() / 60_000);
     if (minute === lastMinute) return;
     lastMinute = minute;
+    syncAdmin();
     for (const job of dueJobs(config.jobs, now)) {
       if (!deps.exec || running.has(job.name)) continue; // ofelia's no-overlap
       running.add(job.name);
@@ -573,6 +860,10 @@ function main(env) {
 }
 
 module.exports = {
+  ssha256,
+  verifySsha256,
+  ensureAdminPassword,
+  adminResetSql,
   containerId,
   listContainers,
   createHandler,

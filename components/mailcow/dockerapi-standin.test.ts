@@ -7,14 +7,19 @@ import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  adminResetSql,
+  configFromEnv,
   containerId,
   createHandler,
   decodeFrames,
   dueJobs,
   encodeFrame,
+  ensureAdminPassword,
   kubeExec,
+  ssha256,
   statesFromPod,
   syncCertificate,
+  verifySsha256,
 } from "./dockerapi-standin";
 
 const config = {
@@ -24,6 +29,7 @@ const config = {
     "sogo-mailcow": "sogo",
     "postfix-mailcow": "postfix",
     "dovecot-mailcow": "dovecot",
+    "rspamd-mailcow": "rspamd",
   },
 };
 
@@ -181,13 +187,17 @@ describe("dockerapi stand-in", () => {
     expect(await res.text()).toBe('{"queue_id":"ABC"}');
   });
 
-  it("answers success for a task it cannot perform, and danger for an unknown container", async () => {
-    const res = await post(`/containers/${containerId("dovecot-mailcow")}/exec`, {
-      cmd: "doveadm",
-      task: "get_acl",
-      id: "x",
-    });
-    expect(await res.json()).toMatchObject({ type: "success" });
+  it("answers danger, never success, for a task it does not know or cannot perform, and for an unknown container", async () => {
+    execCalls.length = 0;
+    const res = await post(`/containers/${containerId("dovecot-mailcow")}/exec`, { cmd: "system", task: "reboot" });
+    expect(await res.json()).toMatchObject({ type: "danger" });
+    const noParams = await post(`/containers/${containerId("dovecot-mailcow")}/exec`, { cmd: "maildir", task: "move" });
+    expect(await noParams.json()).toMatchObject({ type: "danger" });
+    for (const action of ["start", "stop"]) {
+      const r = await post(`/containers/${containerId("sogo-mailcow")}/${action}`, {});
+      expect(await r.json(), action).toMatchObject({ type: "danger", msg: expect.stringContaining("use restart") });
+    }
+    expect(execCalls).toEqual([]);
     const bad = await post(`/containers/${"0".repeat(64)}/restart`, {});
     expect(await bad.json()).toMatchObject({ type: "danger" });
     const missing = await post(`/containers/${containerId("dovecot-mailcow")}/exec`, { task: "x" });
@@ -272,5 +282,302 @@ describe("the modules shipped in ConfigMaps", () => {
     for (const file of ["dockerapi-standin.js", "fetch-release.js"]) {
       expect(() => execFileSync(process.execPath, ["--check", path.join(__dirname, file)])).not.toThrow();
     }
+  });
+});
+
+/** Runs one exec task through the HTTP contract against the exec double; returns the calls and the answer. */
+async function task(service: string, body: Record<string, unknown>, reply?: (c: ExecCall) => string) {
+  execCalls.length = 0;
+  answer = (c) => ({ stdout: reply ? reply(c) : "", status: { status: "Success" } });
+  const res = await post(`/containers/${containerId(service)}/exec`, body);
+  const text = await res.text();
+  return {
+    calls: execCalls.map((c) => ({ container: c.container, script: c.command[2] })),
+    type: res.headers.get("content-type") ?? "",
+    text,
+  };
+}
+
+/** sh single-quoting of one word, written out as the expectation (not with the code under test). */
+const q = (w: string) => `'\\''${w}'\\''`;
+
+describe("dockerapi stand-in tasks, performed as dockerapi performs them", () => {
+  it("renames a mailbox's maildir and index as vmail (maildir/move)", async () => {
+    const r = await task("dovecot-mailcow", {
+      cmd: "maildir",
+      task: "move",
+      old_maildir: "example.com/old",
+      new_maildir: "example.com/new",
+    });
+    expect(r.calls).toEqual([
+      {
+        container: "dovecot",
+        script:
+          `su -s /bin/sh vmail -c 'if [ -d ${q("/var/vmail/example.com/old")} ]; then mv ${q("/var/vmail/example.com/old")} ${q("/var/vmail/example.com/new")}; fi && ` +
+          `if [ -d ${q("/var/vmail_index/old@example.com")} ]; then mv ${q("/var/vmail_index/old@example.com")} ${q("/var/vmail_index/new@example.com_index")}; fi'`,
+      },
+    ]);
+    expect(JSON.parse(r.text)).toEqual({ type: "success", msg: "command completed successfully" });
+  });
+
+  it("moves a deleted mailbox, and a deleted domain, to the garbage folder (maildir/cleanup)", async () => {
+    const mailbox = await task("dovecot-mailcow", { cmd: "maildir", task: "cleanup", maildir: "example.com/alice" });
+    expect(mailbox.calls).toHaveLength(1);
+    expect(mailbox.calls[0].container).toBe("dovecot");
+    expect(mailbox.calls[0].script).toMatch(/^su -s \/bin\/sh vmail -c /);
+    expect(mailbox.calls[0].script).toMatch(
+      /mv '\\''\/var\/vmail\/example\.com\/alice'\\'' '\\''\/var\/vmail\/_garbage\/[0-9]+_examplecomalice'\\''/,
+    );
+    expect(mailbox.calls[0].script).toContain("/var/vmail_index/alice@example.com");
+    expect(JSON.parse(mailbox.text).type).toBe("success");
+    const domain = await task("dovecot-mailcow", { cmd: "maildir", task: "cleanup", maildir: "example.com" });
+    expect(domain.calls[0].script).toMatch(/_garbage\/[0-9]+_examplecom'\\''; fi'$/);
+    expect(domain.calls[0].script).not.toContain("vmail_index");
+  });
+
+  it("answers get_acl with the list of the user's and shared folders' ACLs", async () => {
+    const r = await task("dovecot-mailcow", { cmd: "doveadm", task: "get_acl", id: "bob@example.com" }, (c) => {
+      const script = c.command[2];
+      if (script.startsWith("doveadm mailbox list")) return "INBOX\nProjects\nShared/alice@example.com/Team\n";
+      if (script.includes("'Projects'"))
+        return "ID                    Global Rights\nuser=carol@example.com lookup read\n";
+      if (script.includes("-u 'alice@example.com' 'Team'"))
+        return "ID Global Rights\nuser=bob@example.com lookup read write\nuser=dave@example.com lookup\n";
+      return "ID Global Rights\n";
+    });
+    expect(r.calls.map((c) => c.script)).toEqual([
+      "doveadm mailbox list -u 'bob@example.com'",
+      "doveadm acl get -u 'bob@example.com' 'INBOX'",
+      "doveadm acl get -u 'bob@example.com' 'Projects'",
+      "doveadm acl get -u 'alice@example.com' 'Team'",
+    ]);
+    expect(JSON.parse(r.text)).toEqual([
+      { user: "bob@example.com", id: "carol@example.com", mailbox: "Projects", rights: ["lookup", "read"] },
+      { user: "alice@example.com", id: "bob@example.com", mailbox: "Team", rights: ["lookup", "read", "write"] },
+    ]);
+  });
+
+  it("sets and deletes ACLs, passing on only Dovecot's rights", async () => {
+    const set = await task("dovecot-mailcow", {
+      cmd: "doveadm",
+      task: "set_acl",
+      user: "alice@example.com",
+      mailbox: "Team",
+      id: "bob@example.com",
+      rights: ["READ", "lookup", "rm -rf /"],
+    });
+    expect(set.calls).toEqual([
+      {
+        container: "dovecot",
+        script: "doveadm acl set -u 'alice@example.com' 'Team' 'user=bob@example.com' read lookup",
+      },
+    ]);
+    const del = await task("dovecot-mailcow", {
+      cmd: "doveadm",
+      task: "delete_acl",
+      user: "alice@example.com",
+      mailbox: "Team",
+      id: "bob@example.com",
+    });
+    expect(del.calls).toEqual([
+      { container: "dovecot", script: "doveadm acl delete -u 'alice@example.com' 'Team' 'user=bob@example.com'" },
+    ]);
+    expect(JSON.parse(del.text).type).toBe("success");
+  });
+
+  it("renames a SOGo user with sogo-tool as sogo", async () => {
+    const r = await task("sogo-mailcow", {
+      cmd: "sogo",
+      task: "rename_user",
+      old_username: "old@example.com",
+      new_username: "new@example.com",
+    });
+    expect(r.calls).toEqual([
+      {
+        container: "sogo",
+        script: `su -s /bin/sh sogo -c 'sogo-tool rename-user ${q("old@example.com")} ${q("new@example.com")}'`,
+      },
+    ]);
+  });
+
+  it("sets the Rspamd UI password: hashes it, writes the include, checks it and restarts rspamd", async () => {
+    const hash = "$2$abcdefghijklmnop$qrstuvwxyz0123456789";
+    const r = await task("rspamd-mailcow", { cmd: "rspamd", task: "worker_password", raw: "s3cret" }, (c) => {
+      const script = c.command[2];
+      if (script.includes("rspamadm pw")) return `${hash}\n`;
+      if (script.includes("worker-controller-password.inc")) return `enable_password = "${hash}";\n`;
+      return "";
+    });
+    expect(r.calls.map((c) => c.container)).toEqual(["rspamd", "rspamd", "rspamd"]);
+    expect(r.calls[0].script).toMatch(/^su -s \/bin\/sh _rspamd -c 'rspamadm pw -e -p /);
+    expect(r.calls[1].script).toContain("> /etc/rspamd/override.d/worker-controller-password.inc");
+    expect(r.calls[1].script).toContain(hash);
+    expect(r.calls[2].script).toBe("kill -TERM 1");
+    expect(JSON.parse(r.text)).toEqual({ type: "success", msg: "command completed successfully" });
+  });
+
+  it("answers danger when rspamadm gives no hash, and restarts nothing", async () => {
+    const r = await task("rspamd-mailcow", { cmd: "rspamd", task: "worker_password", raw: "x" }, () => "error\n");
+    expect(JSON.parse(r.text)).toEqual({ type: "danger", msg: "command did not complete" });
+    expect(r.calls).toHaveLength(1);
+  });
+
+  it("deletes, holds and releases queued mail by hex queue id only", async () => {
+    for (const [t, flag] of [
+      ["delete", "-d"],
+      ["hold", "-h"],
+      ["unhold", "-H"],
+    ]) {
+      const r = await task("postfix-mailcow", { cmd: "mailq", task: t, items: ["4Xy1", "ABC123", "$(reboot)"] });
+      expect(r.calls, t).toEqual([{ container: "postfix", script: `postsuper ${flag} ABC123` }]);
+    }
+  });
+
+  it("shows a queued message as text and schedules delivery of each one", async () => {
+    const cat = await task(
+      "postfix-mailcow",
+      { cmd: "mailq", task: "cat", items: ["ABC123"] },
+      () => "*** ENVELOPE ***\n",
+    );
+    expect(cat.calls).toEqual([{ container: "postfix", script: "su -s /bin/sh postfix -c 'postcat -q ABC123'" }]);
+    expect(cat.type).toContain("text/plain");
+    expect(cat.text).toBe("*** ENVELOPE ***\n");
+    const deliver = await task("postfix-mailcow", { cmd: "mailq", task: "deliver", items: ["ABC", "DEF"] });
+    expect(deliver.calls.map((c) => c.script)).toEqual([
+      "su -s /bin/sh postfix -c 'postqueue -i ABC'",
+      "su -s /bin/sh postfix -c 'postqueue -i DEF'",
+    ]);
+    expect(JSON.parse(deliver.text)).toEqual({ type: "success", msg: "Scheduled immediate delivery" });
+  });
+
+  it("rescans the full-text index of one user or of all", async () => {
+    const one = await task("dovecot-mailcow", { cmd: "system", task: "fts_rescan", username: "a@example.com" });
+    expect(one.calls[0].script).toBe(`su -s /bin/sh vmail -c 'doveadm fts rescan -u ${q("a@example.com")}'`);
+    expect(JSON.parse(one.text)).toEqual({ type: "success", msg: "fts_rescan: rescan triggered" });
+    const all = await task("dovecot-mailcow", { cmd: "system", task: "fts_rescan", all: true });
+    expect(all.calls[0].script).toBe("su -s /bin/sh vmail -c 'doveadm fts rescan -A'");
+  });
+
+  it("answers system/df as a JSON string, which the dashboard json_decodes", async () => {
+    const r = await task(
+      "dovecot-mailcow",
+      { cmd: "system", task: "df", dir: "/var/vmail" },
+      () => "/dev/sda1,53G,12G,39G,24%,/var/vmail\n",
+    );
+    expect(r.type).toContain("application/json");
+    expect(JSON.parse(r.text)).toBe("/dev/sda1,53G,12G,39G,24%,/var/vmail");
+    expect(r.calls[0].script).toMatch(/^su -s \/bin\/sh nobody -c 'df -H /);
+  });
+});
+
+describe("Mailcow's admin password", () => {
+  it("is hashed in the SSHA256 format Mailcow verifies (checked with Python's hashlib)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const hash = ssha256("correct horse");
+    expect(hash).toMatch(/^\{SSHA256\}[A-Za-z0-9+/]+=*$/);
+    const py = [
+      "import base64, hashlib, sys",
+      "raw = base64.b64decode(sys.argv[1][len('{SSHA256}'):])",
+      "print(hashlib.sha256(sys.argv[2].encode() + raw[32:]).digest() == raw[:32])",
+    ].join("\n");
+    expect(execFileSync("python3", ["-c", py, hash, "correct horse"], { encoding: "utf8" }).trim()).toBe("True");
+    expect(execFileSync("python3", ["-c", py, hash, "wrong"], { encoding: "utf8" }).trim()).toBe("False");
+    expect(verifySsha256("correct horse", hash)).toBe(true);
+    expect(verifySsha256("wrong", hash)).toBe(false);
+  });
+
+  it("is set as the reset helper does when the stored hash does not verify (the seeded moohoo)", async () => {
+    const scripts: string[] = [];
+    const outcome = await ensureAdminPassword(async (script) => {
+      scripts.push(script);
+      // init_db's seed is a BLF-CRYPT hash of moohoo.
+      return { output: scripts.length === 1 ? "{BLF-CRYPT}$2y$10$seeded\n" : "", exitCode: 0 };
+    }, "N3wGeneratedPassword");
+    expect(outcome).toBe("set");
+    expect(scripts).toHaveLength(2);
+    // The SQL reaches mysql single-quoted for sh: each ' of the SQL is written '\''.
+    expect(scripts[0]).toContain("SELECT password FROM admin WHERE username='\\''admin'\\'';");
+    const sql = scripts[1];
+    const order = [
+      "DELETE FROM admin WHERE username='admin';",
+      "DELETE FROM domain_admins WHERE username='admin';",
+      "INSERT INTO admin (username, password, superadmin, active) VALUES ('admin', '{SSHA256}",
+      "DELETE FROM tfa WHERE username='admin';",
+    ].map((part) => sql.indexOf(part.replaceAll("'", "'\\''")));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(sql).not.toContain("N3wGeneratedPassword");
+    for (const s of scripts) expect(s).toMatch(/^mysql -u"\$MYSQL_USER" -p"\$MYSQL_PASSWORD" "\$MYSQL_DATABASE"/);
+  });
+
+  it("is left alone (TFA included) when the stored hash already verifies", async () => {
+    const stored = ssha256("Same");
+    const scripts: string[] = [];
+    const outcome = await ensureAdminPassword(async (script) => {
+      scripts.push(script);
+      return { output: `${stored}\n`, exitCode: 0 };
+    }, "Same");
+    expect(outcome).toBe("unchanged");
+    expect(scripts).toHaveLength(1);
+  });
+
+  it("fails, to be retried, while Mailcow's schema is not there yet", async () => {
+    await expect(
+      ensureAdminPassword(
+        async () => ({ output: "ERROR 1146: Table 'mailcow.admin' doesn't exist", exitCode: 1 }),
+        "x",
+      ),
+    ).rejects.toThrow(/schema not ready/);
+  });
+
+  it("puts only base64 characters between the SQL quotes of the hash", () => {
+    const sql = adminResetSql(ssha256("it's"));
+    expect(sql).toMatch(/VALUES \('admin', '\{SSHA256\}[A-Za-z0-9+/=]+', 1, 1\);/);
+  });
+});
+
+describe("the remaining dockerapi tasks, each against the exec double", () => {
+  const cases: [string, string, Record<string, unknown>, string, string][] = [
+    [
+      "system/mysql_tzinfo_to_sql",
+      "mysql-mailcow",
+      {},
+      "mysql",
+      "mysql_tzinfo_to_sql /usr/share/zoneinfo | sed 's/Local time zone must be set--see zic manual page/FCTY/' | mysql -uroot -p\"$MYSQL_ROOT_PASSWORD\" mysql",
+    ],
+    ["reload/postfix", "postfix-mailcow", {}, "postfix", "postfix reload"],
+    ["reload/dovecot", "dovecot-mailcow", {}, "dovecot", "dovecot reload"],
+    ["mailq/list", "postfix-mailcow", {}, "postfix", "su -s /bin/sh postfix -c 'postqueue -j'"],
+    ["mailq/flush", "postfix-mailcow", {}, "postfix", "su -s /bin/sh postfix -c 'postqueue -f'"],
+    ["mailq/super_delete", "postfix-mailcow", {}, "postfix", "postsuper -d ALL"],
+    [
+      "sieve/list",
+      "dovecot-mailcow",
+      { username: "a@example.com" },
+      "dovecot",
+      "doveadm sieve list -u 'a@example.com'",
+    ],
+    [
+      "sieve/print",
+      "dovecot-mailcow",
+      { username: "a@example.com", script_name: "vacation" },
+      "dovecot",
+      "doveadm sieve get -u 'a@example.com' 'vacation'",
+    ],
+  ];
+  it.each(cases)("performs %s in the container dockerapi targets", async (name, service, extra, container, script) => {
+    const [cmd, taskName] = name.split("/");
+    const r = await task(service, { cmd, task: taskName, ...extra });
+    expect(r.calls).toEqual([{ container, script }]);
+  });
+});
+
+describe("the stand-in's listen address", () => {
+  it("is loopback unless told otherwise, so nothing reaching the pod IP can drive it", () => {
+    expect(configFromEnv({}).host).toBe("127.0.0.1");
+    expect(configFromEnv({ LISTEN_HOST: "127.0.0.1", ADMIN_PASSWORD_FILE: "/admin/ADMIN_PASSWORD" })).toMatchObject({
+      host: "127.0.0.1",
+      adminPasswordFile: "/admin/ADMIN_PASSWORD",
+    });
   });
 });

@@ -14,6 +14,7 @@ import type {
   IVolumeMount,
 } from "kubernetes-models/v1";
 import { MAILCOW_SECRET, MAILCOW_TLS_SECRET, MAILCOW_WEB_PORT } from "../mailcow-endpoints";
+import { TRUST_PROBLEM_TEXT, trustProblem } from "../network-ranges";
 import {
   composeName,
   ESSENTIAL_SERVICES,
@@ -25,6 +26,7 @@ import {
   type MailcowService,
   NGINX_HTTPS_PORT,
   OFELIA_JOBS,
+  releasePin,
   STANDIN_PORT,
 } from "./catalogue";
 import { TREE_MOUNT } from "./overrides";
@@ -55,10 +57,19 @@ export const POD_VOLUMES = {
   tls: "tls",
   overrides: "overrides",
   standin: "standin",
+  standinToken: "dockerapi-token",
+  adminPassword: "admin-password",
 } as const;
 export const OVERRIDES_CONFIGMAP = "mailcow-overrides";
 export const STANDIN_CONFIGMAP = "mailcow-dockerapi-standin";
 export const STANDIN_SERVICE_ACCOUNT = "mailcow-dockerapi";
+/** The StatefulSet's one pod has this stable name, so the stand-in's Role can name it (docs/decisions/0110). */
+export const MAILCOW_STATEFULSET = "mailcow";
+export const MAILCOW_POD_NAME = `${MAILCOW_STATEFULSET}-0`;
+/** Where the kubelet-projected token, CA and namespace appear in the stand-in (the client libraries' default path). */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** Where the stand-in reads Mailcow's admin password (a Secret volume: the kubelet updates it when it changes). */
+export const ADMIN_PASSWORD_DIR = "/admin";
 export const RELEASE_FILE = "/tmp/mailcow-release.tar.gz";
 
 export function pvcName(volume: MailcowVolume): string {
@@ -97,24 +108,62 @@ export const DEFAULT_VOLUME_SIZES: Readonly<Record<MailcowVolume, string>> = {
 };
 
 /**
+ * Memory the upstream configs of the release let each heavy container use (read from the release's files; checked
+ * again at every upgrade, docs/upgrading-mailcow.md). Limits below are derived from these, not guessed.
+ */
+export const UPSTREAM_SIZING = {
+  /** data/conf/phpfpm/php-fpm.d/pools.conf: pm.max_children of [system-worker] and [web-worker]. */
+  phpFpmMaxChildren: { system: 15, web: 50 },
+  /** Resident size of one busy php-fpm worker of the Mailcow UI (measured order of magnitude, not a PHP cap). */
+  phpFpmWorkerMi: 32,
+  /** data/conf/sogo/sogo.conf: WOWorkersCount (upstream) and SxVMemLimit in MB per worker. */
+  sogoWorkersUpstream: 20,
+  sogoVMemLimitMB: 384,
+  /** data/conf/clamav/freshclam.conf `TestDatabases yes`: a new signature set is loaded beside the current one. */
+  clamdSignatureSets: 2,
+  /** One loaded signature set (main, daily, bytecode and the unofficial sets Mailcow enables). */
+  clamdSignatureSetMi: 1280,
+} as const;
+
+/**
+ * SOGo's worker count in this pod (the init step writes it into sogo.conf): 20 workers of up to 384 MB would need
+ * 7.5 GB; a small zone serves its webmail users with 4, and the limit then covers all of them at their cap.
+ */
+export const SOGO_WORKERS = 4;
+
+const MB_IN_MI = 1_000_000 / 1_048_576;
+const mi = (n: number): string => `${Math.ceil(n)}Mi`;
+/** php-fpm: every worker of both pools at its resident size, plus the master and opcache. */
+export const PHP_FPM_LIMIT = mi(
+  (UPSTREAM_SIZING.phpFpmMaxChildren.system + UPSTREAM_SIZING.phpFpmMaxChildren.web) * UPSTREAM_SIZING.phpFpmWorkerMi +
+    192,
+);
+/** SOGo: SOGO_WORKERS at SxVMemLimit each, plus the master process. */
+export const SOGO_LIMIT = mi(SOGO_WORKERS * UPSTREAM_SIZING.sogoVMemLimitMB * MB_IN_MI + 256);
+/** clamd: two signature sets at once while freshclam tests a download, plus clamd's and freshclam's own memory. */
+export const CLAMD_LIMIT = mi(UPSTREAM_SIZING.clamdSignatureSets * UPSTREAM_SIZING.clamdSignatureSetMi + 512);
+
+/**
  * Default requests/limits per container, sized for a small single-node k3s: the essential set requests about
- * 0.3 CPU / 1 GiB and is capped near 4 GiB. SOGo (+memcached) and clamd are the expensive optional parts.
+ * 0.4 CPU / 1.2 GiB. SOGo (+memcached) and clamd are the expensive optional parts; php-fpm, SOGo and clamd limits
+ * come from UPSTREAM_SIZING.
  */
 export const DEFAULT_RESOURCES: Readonly<Record<MailcowContainer, Required<ResourceOverride>>> = {
   unbound: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
   mysql: { requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
   redis: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-  "php-fpm": { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+  "php-fpm": { requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "1", memory: PHP_FPM_LIMIT } },
   nginx: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
   dovecot: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
   postfix: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
   "postfix-tlspol": { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
   rspamd: { requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "1", memory: "768Mi" } },
-  sogo: { requests: { cpu: "50m", memory: "384Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+  sogo: { requests: { cpu: "50m", memory: "384Mi" }, limits: { cpu: "1", memory: SOGO_LIMIT } },
   memcached: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-  clamd: { requests: { cpu: "100m", memory: "1Gi" }, limits: { cpu: "1", memory: "2Gi" } },
+  clamd: { requests: { cpu: "100m", memory: "1536Mi" }, limits: { cpu: "1", memory: CLAMD_LIMIT } },
   olefy: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-  dockerapi: { requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+  // 192Mi: the stand-in plus one `node -e` of its exec probe at a time.
+  dockerapi: { requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "192Mi" } },
   "fetch-release": { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
 };
 
@@ -291,7 +340,8 @@ function envFor(service: MailcowService, c: EnvContext): IEnvVar[] {
         lit("HTTP_REDIRECT", "n"),
         // Empty: nginx's defaults (php-fpm-mailcow, ${IPV4_NETWORK}.248, rspamd-mailcow) resolve to loopback here.
         lit("PHPFPMHOST", ""),
-        lit("SOGOHOST", ""),
+        // SOGo listens on 127.0.0.1 only (not 127.0.0.248, nginx's default ${IPV4_NETWORK}.248).
+        lit("SOGOHOST", c.s.optional.sogo ? LOOPBACK : ""),
         lit("RSPAMDHOST", ""),
         lit("REDISHOST", ""),
         lit("IPV4_NETWORK", LOOPBACK_IPV4_NETWORK),
@@ -485,6 +535,14 @@ export function treeSubPaths(services: readonly MailcowService[]): { files: stri
 
 // ---------------------------------------------------------------------------------------------------------------
 // Probes: upstream watchdog's checks, translated. Exec probes go through `sh -c` so pipes work.
+//
+// Readiness only where it means "this container serves the traffic of a Service" (nginx, postfix, dovecot): any
+// container that is not ready takes the whole pod out of every Service, and upstream restarts SOGo, dovecot and
+// rspamd routinely (add/domain, global sieve changes, sa-rules.sh). Elsewhere startup and liveness only.
+//
+// A tcpSocket or httpGet probe dials the pod IP; a service that binds a loopback address (rspamd's proxy worker on
+// `rspamd:9900`, which hostAliases map to 127.0.0.1; SOGo and the stand-in on 127.0.0.1) is probed by exec on
+// 127.0.0.1, with a tool its image ships (docs/mailcow-on-kubernetes.md, "Open assumptions").
 
 const tcp = (port: number): IProbe => ({ tcpSocket: { port } });
 const sh = (script: string): IProbe => ({ exec: { command: ["sh", "-c", script] } });
@@ -495,37 +553,56 @@ const timing = (p: IProbe, period: number, failures: number, timeout = 5): IProb
   timeoutSeconds: timeout,
 });
 
-interface ProbeSet {
+export interface ProbeSet {
   startup: IProbe;
   liveness: IProbe;
-  readiness: IProbe;
+  /** Only the containers whose Service traffic the pod's readiness should gate. */
+  readiness?: IProbe;
 }
 
+/** The containers whose readiness gates the pod's Service endpoints. */
+export const READINESS_GATED: readonly MailcowService[] = ["nginx", "postfix", "dovecot"];
+
+/**
+ * The address postfix-tlspol's baked-in config sends DNS to (Docker's embedded resolver). unbound must answer from
+ * it, or the connected UDP client drops every reply (overrides.ts, unboundLocalData).
+ */
+export const DOCKER_DNS = "127.0.0.11";
+
 const MYSQL_PING = "mariadb-admin --socket=/var/run/mysqld/mysqld.sock ping";
+const REDIS_PING = 'redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG';
+/** A pod-local name answered through the address postfix-tlspol uses: the reply must come back from 127.0.0.11. */
+const UNBOUND_LOCAL = `dig +short +timeout=2 +tries=1 dovecot @${DOCKER_DNS} | grep -q '${LOOPBACK}'`;
+/** watchdog's DNSSEC check: a validated (ad) answer for a signed public zone, so DNSBL, DANE and MX lookups work. */
+const UNBOUND_DNSSEC = `dig com SOA +dnssec +timeout=3 +tries=1 @${LOOPBACK} | grep -Eq 'flags:.+ ad'`;
+/** netcat-traditional (rspamd, SOGo: Debian) and busybox nc (clamd: Alpine) both take -z and -w. */
+const ncz = (port: number): IProbe => sh(`nc -z -w 3 ${LOOPBACK} ${port}`);
+const CLAMD_PING = `echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`;
+/** The stand-in listens on 127.0.0.1 only; its image is node, so node asks it. */
+const STANDIN_HEALTH = sh(
+  `node -e "require('https').get({host:'${LOOPBACK}',port:${STANDIN_PORT},path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"`,
+);
 
 /** Startup probes give slow first starts (DB init, signature downloads) room; then liveness takes over. */
 export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = {
   unbound: {
-    startup: timing(tcp(53), 5, 60),
-    liveness: timing(tcp(53), 30, 5),
-    // The zone's local data answers: unbound runs with our unbound.conf additions.
-    readiness: timing(sh(`dig +short +timeout=2 +tries=1 dovecot @${LOOPBACK} | grep -q '${LOOPBACK}'`), 15, 3),
+    startup: timing(sh(UNBOUND_LOCAL), 5, 60),
+    // Local names through 127.0.0.11, and a validated public answer; 10 minutes of failures restart unbound, as
+    // watchdog restarts it.
+    liveness: timing(sh(`${UNBOUND_LOCAL} && ${UNBOUND_DNSSEC}`), 60, 10, 10),
   },
   mysql: {
     startup: timing(sh(MYSQL_PING), 5, 120),
     liveness: timing(sh(MYSQL_PING), 30, 5),
-    readiness: timing(sh(MYSQL_PING), 15, 3),
   },
   redis: {
-    startup: timing(sh('redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG'), 5, 60),
-    liveness: timing(sh('redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG'), 30, 5),
-    readiness: timing(sh('redis-cli -a "$REDISPASS" --no-auth-warning ping | grep -q PONG'), 15, 3),
+    startup: timing(sh(REDIS_PING), 5, 60),
+    liveness: timing(sh(REDIS_PING), 30, 5),
   },
-  // php-fpm waits for SQL, Redis and dockerapi and runs the DB schema update before it listens.
+  // php-fpm waits for SQL, Redis and dockerapi and runs the DB schema update before it listens ([::]:9002).
   "php-fpm": {
     startup: timing(tcp(9002), 10, 90),
     liveness: timing(tcp(9002), 30, 5),
-    readiness: timing(tcp(9001), 15, 3),
   },
   nginx: {
     startup: timing(tcp(MAILCOW_WEB_PORT), 10, 90),
@@ -546,38 +623,32 @@ export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = 
   "postfix-tlspol": {
     startup: timing(tcp(8642), 5, 60),
     liveness: timing(tcp(8642), 30, 5),
-    readiness: timing(tcp(8642), 15, 3),
   },
+  // worker-proxy.inc binds `rspamd:9900`, i.e. 127.0.0.1 here: the milter postfix talks to.
   rspamd: {
-    startup: timing({ httpGet: { path: "/ping", port: 11334 } }, 10, 90),
-    liveness: timing({ httpGet: { path: "/ping", port: 11334 } }, 30, 5),
-    readiness: timing(tcp(9900), 15, 3),
+    startup: timing(ncz(9900), 10, 90),
+    liveness: timing(ncz(9900), 30, 5),
   },
   sogo: {
-    startup: timing(tcp(20000), 10, 90),
-    liveness: timing(tcp(20000), 30, 5),
-    readiness: timing(tcp(20000), 15, 3),
+    startup: timing(ncz(20000), 10, 90),
+    liveness: timing(ncz(20000), 30, 5),
   },
   memcached: {
     startup: timing(tcp(11211), 5, 30),
     liveness: timing(tcp(11211), 30, 5),
-    readiness: timing(tcp(11211), 15, 3),
   },
   // First start downloads signatures for minutes.
   clamd: {
-    startup: timing(sh(`echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`), 10, 180, 10),
-    liveness: timing(sh(`echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`), 60, 5, 10),
-    readiness: timing(sh(`echo PING | nc ${LOOPBACK} 3310 | grep -q PONG`), 30, 3, 10),
+    startup: timing(sh(CLAMD_PING), 10, 180, 10),
+    liveness: timing(sh(CLAMD_PING), 60, 5, 10),
   },
   olefy: {
     startup: timing(tcp(10055), 5, 60),
     liveness: timing(tcp(10055), 30, 5),
-    readiness: timing(tcp(10055), 15, 3),
   },
   dockerapi: {
-    startup: timing({ httpGet: { path: "/healthz", port: STANDIN_PORT, scheme: "HTTPS" } }, 5, 60),
-    liveness: timing({ httpGet: { path: "/healthz", port: STANDIN_PORT, scheme: "HTTPS" } }, 30, 5),
-    readiness: timing({ httpGet: { path: "/healthz", port: STANDIN_PORT, scheme: "HTTPS" } }, 15, 3),
+    startup: timing(STANDIN_HEALTH, 5, 60),
+    liveness: timing(STANDIN_HEALTH, 30, 5),
   },
 };
 
@@ -601,7 +672,7 @@ function containerFor(service: MailcowService, image: string, c: EnvContext): IC
     resources: resourcesFor(service, c.s),
     startupProbe: PROBES[service].startup,
     livenessProbe: PROBES[service].liveness,
-    readinessProbe: PROBES[service].readiness,
+    ...(PROBES[service].readiness ? { readinessProbe: PROBES[service].readiness } : {}),
     securityContext: {
       privileged: false,
       ...(NET_BIND.includes(service) ? { capabilities: { add: ["NET_BIND_SERVICE"] } } : {}),
@@ -645,6 +716,10 @@ function standinContainer(c: EnvContext, services: readonly MailcowService[]): I
       lit("PORT", STANDIN_PORT),
       lit("TLS_DIR", "/tls"),
       lit("SSL_DIR", "/ssl"),
+      // Loopback only: php-fpm is its one client, in this pod; nothing that reaches the pod IP may drive it.
+      lit("LISTEN_HOST", LOOPBACK),
+      lit("SA_DIR", SERVICE_ACCOUNT_DIR),
+      lit("ADMIN_PASSWORD_FILE", `${ADMIN_PASSWORD_DIR}/${MAILCOW_SECRET.keys.adminPassword}`),
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
     ],
@@ -653,17 +728,19 @@ function standinContainer(c: EnvContext, services: readonly MailcowService[]): I
       { name: POD_VOLUMES.standin, mountPath: "/standin", readOnly: true },
       { name: POD_VOLUMES.tls, mountPath: "/tls", readOnly: true },
       { name: POD_VOLUMES.ssl, mountPath: "/ssl" },
+      { name: POD_VOLUMES.standinToken, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
+      { name: POD_VOLUMES.adminPassword, mountPath: ADMIN_PASSWORD_DIR, readOnly: true },
     ],
     resources: resourcesFor("dockerapi", c.s),
     startupProbe: PROBES.dockerapi.startup,
     livenessProbe: PROBES.dockerapi.liveness,
-    readinessProbe: PROBES.dockerapi.readiness,
     securityContext: { privileged: false },
   };
 }
 
+/** The archive of the pinned commit (not the tag, which can be moved); a mirror must serve the same tree. */
 function releaseUrl(s: MailcowSettings): string {
-  return s.releaseUrl ?? `https://github.com/mailcow/mailcow-dockerized/archive/refs/tags/${s.release}.tar.gz`;
+  return s.releaseUrl ?? `https://github.com/mailcow/mailcow-dockerized/archive/${releasePin(s.release).commit}.tar.gz`;
 }
 
 function initContainer(c: EnvContext, services: readonly MailcowService[]): IContainer {
@@ -675,6 +752,8 @@ function initContainer(c: EnvContext, services: readonly MailcowService[]): ICon
     command: ["sh", "/overrides/init.sh"],
     env: [
       lit("RELEASE", c.s.release),
+      lit("RELEASE_COMMIT", releasePin(c.s.release).commit),
+      lit("RELEASE_DATA_TREE", releasePin(c.s.release).dataTree),
       lit("RELEASE_URL", releaseUrl(c.s)),
       lit("RELEASE_SHA256", c.s.releaseSha256 ?? ""),
       lit("RELEASE_FILE", RELEASE_FILE),
@@ -705,7 +784,40 @@ function podVolumes(s: MailcowSettings): IVolume[] {
     { name: POD_VOLUMES.tls, secret: { secretName: MAILCOW_TLS_SECRET } },
     { name: POD_VOLUMES.overrides, configMap: { name: OVERRIDES_CONFIGMAP } },
     { name: POD_VOLUMES.standin, configMap: { name: STANDIN_CONFIGMAP } },
+    // The pod mounts no token (automountServiceAccountToken: false); only the stand-in mounts this one.
+    {
+      name: POD_VOLUMES.standinToken,
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+          { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+          { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } },
+        ],
+      },
+    },
+    {
+      name: POD_VOLUMES.adminPassword,
+      secret: {
+        secretName: MAILCOW_SECRET.name,
+        items: [{ key: MAILCOW_SECRET.keys.adminPassword, path: MAILCOW_SECRET.keys.adminPassword }],
+        defaultMode: 0o400,
+      },
+    },
   ];
+}
+
+/**
+ * The pod CIDR as the default of a trust setting: it passes the same rule the settings apply, or the zone refuses
+ * to start (a `podCidr: 0.0.0.0/0` typo must not open API_ALLOW_FROM, TRUSTED_PROXIES and PROXY trust at once).
+ */
+export function derivedTrust(setting: "apiAllowFrom" | "trustedProxies" | "proxyTrustedNetworks", podCidr: string) {
+  const problem = trustProblem(podCidr);
+  if (problem) {
+    throw new Error(
+      `mail-zone:mailcow.${setting}: defaults to the pod CIDR ${JSON.stringify(podCidr)}, which must be ${TRUST_PROBLEM_TEXT[problem]}; fix the pod CIDR or set mail-zone:mailcow.${setting}`,
+    );
+  }
+  return [podCidr];
 }
 
 /** The pod's inputs resolved from settings and the zone (what the env and overrides are built from). */
@@ -715,14 +827,14 @@ export function resolveContext(input: MailcowPodInput): EnvContext {
     s,
     tz: s.timezone ?? input.timezone,
     hostname: input.hostname,
-    apiAllowFrom: (s.apiAllowFrom ?? [input.podCidr]).join(","),
-    trustedProxies: (s.trustedProxies ?? [input.podCidr]).join(","),
+    apiAllowFrom: (s.apiAllowFrom ?? derivedTrust("apiAllowFrom", input.podCidr)).join(","),
+    trustedProxies: (s.trustedProxies ?? derivedTrust("trustedProxies", input.podCidr)).join(","),
   };
 }
 
 /** PROXY-protocol trust for dovecot (haproxy_trusted_networks). */
 export function proxyTrust(input: MailcowPodInput): string[] {
-  return input.settings.proxyTrustedNetworks ?? [input.podCidr];
+  return input.settings.proxyTrustedNetworks ?? derivedTrust("proxyTrustedNetworks", input.podCidr);
 }
 
 /** Names the pod resolves through /etc/hosts (all DNS-1123, so hostAliases accepts them). */
@@ -732,8 +844,9 @@ export function podSpec(input: MailcowPodInput, hostAliases: readonly string[]):
   const images = imagesFor(c.s.release);
   return {
     serviceAccountName: STANDIN_SERVICE_ACCOUNT,
-    // The stand-in needs the API token (pods/exec); nothing else in the pod talks to Kubernetes.
-    automountServiceAccountToken: true,
+    // No container gets a token by default: the stand-in alone mounts a projected one (its pods/exec rights would
+    // otherwise be every container's, and every compromised container's).
+    automountServiceAccountToken: false,
     // MariaDB asks for 45 s (compose stop_grace_period); postfix and dovecot flush queues.
     terminationGracePeriodSeconds: 60,
     enableServiceLinks: false,

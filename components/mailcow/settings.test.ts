@@ -43,3 +43,27 @@ describe("Mailcow settings", () => {
     expect(isIpOrCidr("invalid")).toBe(false);
   });
 });
+
+describe("Mailcow's trust settings", () => {
+  it("refuses /0 and public ranges in API_ALLOW_FROM, TRUSTED_PROXIES and haproxy_trusted_networks", () => {
+    for (const key of ["apiAllowFrom", "trustedProxies", "proxyTrustedNetworks"]) {
+      expect(() => parseMailcowSettings({ [key]: ["0.0.0.0/0"] }), key).toThrow(
+        new RegExp(`mail-zone:mailcow\\.${key}\\.0: a narrower range: /0 would trust every address`),
+      );
+      expect(() => parseMailcowSettings({ [key]: ["10.42.0.0/16", "198.51.100.0/24"] }), key).toThrow(
+        new RegExp(`mail-zone:mailcow\\.${key}\\.1: a private range`),
+      );
+      expect(() => parseMailcowSettings({ [key]: ["::/0"] }), key).toThrow(/a narrower range/);
+      expect(parseMailcowSettings({ [key]: ["10.42.0.0/16", "fd00::/8"] })[key as "apiAllowFrom"]).toEqual([
+        "10.42.0.0/16",
+        "fd00::/8",
+      ]);
+    }
+  });
+
+  it("accepts only an https mirror for the release", () => {
+    expect(() => parseMailcowSettings({ releaseUrl: "http://mirror.example/x.tar.gz" })).toThrow(
+      /mail-zone:mailcow\.releaseUrl: an https:\/\/ URL/,
+    );
+  });
+});

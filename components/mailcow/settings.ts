@@ -3,6 +3,7 @@
  * component; the zone config schema embeds it. Every field is documented in docs/mailcow-on-kubernetes.md.
  */
 import { z } from "zod";
+import { TRUST_PROBLEM_TEXT, trustProblem } from "../network-ranges";
 import { quantity, type ResourceOverride, resourceOverride, timezone } from "../setting-values";
 import { ESSENTIAL_SERVICES, OPTIONAL_SERVICES } from "./catalogue";
 
@@ -38,7 +39,14 @@ const IPV6_CIDR = /^([0-9a-fA-F]{0,4}:){1,7}[0-9a-fA-F]{0,4}(\/([0-9]|[1-9][0-9]
 export function isIpOrCidr(value: string): boolean {
   return IPV4_CIDR.test(value) || IPV6_CIDR.test(value);
 }
-const cidr = z.string().refine(isIpOrCidr, { message: "an IPv4/IPv6 address or CIDR such as 10.42.0.0/16" });
+/**
+ * A range Mailcow is told to trust (API_ALLOW_FROM, TRUSTED_PROXIES, haproxy_trusted_networks): the zone's one
+ * trust rule (network-ranges.ts) refuses `/0` and public ranges, and the entrypoint's own syntax check must pass.
+ */
+const trustedCidr = z.string().superRefine((value, ctx) => {
+  const problem = isIpOrCidr(value) ? trustProblem(value) : "not-a-range";
+  if (problem) ctx.addIssue({ code: "custom", message: TRUST_PROBLEM_TEXT[problem] });
+});
 
 const resourceSpec = resourceOverride;
 
@@ -77,6 +85,14 @@ const storageSchema = z
   .object({
     /** StorageClass of every PVC; unset uses the cluster default (k3s: local-path). */
     storageClass: z.string().min(1).optional(),
+    /**
+     * Create the StorageClass `mailcow-retain` (reclaimPolicy Retain) and put every Mailcow PVC on it: deleting a
+     * PVC, or the namespace, then leaves the volume and its data on the node. Choose at install (a PVC's class cannot
+     * change); for an existing zone patch the PVs instead (docs/backup-restore.md).
+     */
+    retain: z.boolean().default(false),
+    /** Provisioner of `mailcow-retain` (k3s's local-path by default). */
+    retainProvisioner: z.string().min(1).default("rancher.io/local-path"),
     /** Requested size per volume. */
     sizes: z.partialRecord(z.enum(MAILCOW_VOLUMES), quantity).default({}),
   })
@@ -106,13 +122,19 @@ export const mailcowSettingsSchema = z
       .string()
       .regex(/^[0-9]{4}-[0-9]{2}[a-z]?$/, "a mailcow-dockerized release tag such as 2026-07a")
       .default(DEFAULT_RELEASE),
-    /** sha256 of the release tarball; when set the init step refuses a tarball that does not match. */
+    /**
+     * sha256 of the release tarball, checked in addition to the pinned data/ tree id (which the init step always
+     * verifies); useful with a mirror that serves a fixed file.
+     */
     releaseSha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits")
       .optional(),
-    /** Where the init step downloads the release tarball (a mirror); default GitHub's tag archive. */
-    releaseUrl: z.url().optional(),
+    /** Where the init step downloads the release archive (an https mirror); default GitHub's archive of the commit. */
+    releaseUrl: z
+      .url()
+      .refine((u) => u.startsWith("https://"), "an https:// URL (the init step refuses anything else)")
+      .optional(),
     /**
      * DNS server the init step resolves the release URL through (the pod's own resolver, unbound, is not up yet).
      * Default: k3s's cluster DNS Service IP.
@@ -124,15 +146,15 @@ export const mailcowSettingsSchema = z
     /** Image of the dockerapi stand-in and the init step. */
     standinImage: z.string().min(1).default(DEFAULT_STANDIN_IMAGE),
     optional: optionalServices.default({ sogo: false, clamd: false, olefy: true, fts: false }),
-    storage: storageSchema.default({ sizes: {} }),
+    storage: storageSchema.default({ sizes: {}, retain: false, retainProvisioner: "rancher.io/local-path" }),
     /** Per-container requests/limits, merged over the documented defaults. */
     resources: z.partialRecord(z.enum(MAILCOW_CONTAINERS), resourceSpec).default({}),
     /** Who may use the API keys (API_ALLOW_FROM). Default: the cluster pod CIDR, where the controller runs. */
-    apiAllowFrom: z.array(cidr).min(1).optional(),
+    apiAllowFrom: z.array(trustedCidr).min(1).optional(),
     /** Dovecot haproxy_trusted_networks: who may send PROXY headers. Default: the pod CIDR (Traefik's pods). */
-    proxyTrustedNetworks: z.array(cidr).min(1).optional(),
+    proxyTrustedNetworks: z.array(trustedCidr).min(1).optional(),
     /** nginx TRUSTED_PROXIES (X-Forwarded-For). Default: the pod CIDR. */
-    trustedProxies: z.array(cidr).optional(),
+    trustedProxies: z.array(trustedCidr).optional(),
     /** ENABLE_IPV6. Off: k3s is single-stack by default and nginx would listen on [::]. */
     ipv6: z.boolean().default(false),
     /** TZ for every container; default the zone's timezone. */
@@ -177,6 +199,14 @@ export const mailcowSettingsSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.storage.retain && s.storage.storageClass) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["storage", "retain"],
+        message:
+          "storage.retain creates the class mailcow-retain; unset storage.storageClass, or make that class Retain",
+      });
+    }
     if (s.mode === "external" && !s.external) {
       ctx.addIssue({
         code: "custom",

@@ -47,6 +47,7 @@ const ALL_SERVICES: MailcowService[] = [...ESSENTIAL_SERVICES, ...OPTIONAL_SERVI
 // biome-ignore lint/suspicious/noExplicitAny: tests read untyped plan inputs
 type Obj = Record<string, any>;
 let resources: PlannedResource[] = [];
+const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
 let apiBaseUrl = "";
 
 function one(type: string, name?: string): Obj {
@@ -55,7 +56,7 @@ function one(type: string, name?: string): Obj {
   return unwrapSecrets(found[0].inputs) as Obj;
 }
 function podSpec(): Obj {
-  return one("kubernetes:apps/v1:Deployment").spec.template.spec;
+  return one(STATEFULSET).spec.template.spec;
 }
 function container(name: string): Obj {
   const c = podSpec().containers.find((x: Obj) => x.name === name);
@@ -173,16 +174,15 @@ describe("MailcowWorkloads in-cluster, faithful to the compose file", () => {
     expect(JSON.stringify(spec)).not.toContain("docker.sock");
   });
 
-  it("puts probes and resource requests and limits on every container", () => {
+  it("puts startup and liveness probes and resource requests and limits on every container", () => {
     for (const c of podSpec().containers) {
       expect(c.livenessProbe, c.name).toBeDefined();
-      expect(c.readinessProbe, c.name).toBeDefined();
       expect(c.startupProbe, c.name).toBeDefined();
       for (const kind of ["requests", "limits"]) {
         expect(c.resources[kind].cpu, `${c.name} ${kind}`).toBeTruthy();
         expect(c.resources[kind].memory, `${c.name} ${kind}`).toBeTruthy();
       }
-      for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe].filter(Boolean)) {
         if (p.exec) expect(p.exec.command.slice(0, 2), c.name).toEqual(["sh", "-c"]);
       }
     }
@@ -208,10 +208,13 @@ describe("MailcowWorkloads in-cluster, faithful to the compose file", () => {
     }
   });
 
-  it("recreates the pod rather than rolling it, since RWO volumes are mounted", () => {
-    const d = one("kubernetes:apps/v1:Deployment");
-    expect(d.spec.strategy.type).toBe("Recreate");
+  it("runs one pod with a stable name, replaced (never doubled) on update since RWO volumes are mounted", () => {
+    const d = one(STATEFULSET);
     expect(d.spec.replicas).toBe(1);
+    expect(d.metadata.name).toBe("mailcow");
+    // One ordinal: RollingUpdate deletes mailcow-0 before creating its successor.
+    expect(d.spec.updateStrategy.type).toBe("RollingUpdate");
+    expect(resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment")).toHaveLength(0);
   });
 
   it("creates the three Services of the contract, selecting the Mailcow pod labels with named ports", () => {
@@ -226,7 +229,7 @@ describe("MailcowWorkloads in-cluster, faithful to the compose file", () => {
       expect(svc.spec.ports.map((p: Obj) => p.port)).toContain(l.port);
     }
     expect(one("kubernetes:core/v1:Service", MAILCOW_SERVICES.nginx).spec.ports[0].targetPort).toBe(MAILCOW_WEB_PORT);
-    expect(one("kubernetes:apps/v1:Deployment").spec.template.metadata.labels).toMatchObject(MAILCOW_POD_LABELS);
+    expect(one(STATEFULSET).spec.template.metadata.labels).toMatchObject(MAILCOW_POD_LABELS);
   });
 
   it("exposes the in-cluster API base URL", () => {
@@ -244,13 +247,19 @@ describe("MailcowWorkloads answers each Kubernetes blocker", () => {
     const init = podSpec().initContainers.find((c: Obj) => c.name === "fetch-release");
     const e = Object.fromEntries(init.env.map((x: Obj) => [x.name, x.value]));
     expect(e.RELEASE).toBe(DEFAULT_RELEASE);
-    expect(e.RELEASE_URL).toContain(`/refs/tags/${DEFAULT_RELEASE}.tar.gz`);
+    // The commit's archive, verified by its data/ tree id (the issue's pinned facts for 2026-07a).
+    expect(e.RELEASE_URL).toBe(
+      "https://github.com/mailcow/mailcow-dockerized/archive/489db905122d20487e29c9a8438b311c403442ab.tar.gz",
+    );
+    expect(e.RELEASE_COMMIT).toBe("489db905122d20487e29c9a8438b311c403442ab");
+    expect(e.RELEASE_DATA_TREE).toBe("82934c5510db1549587bbb7c139f7d1ad4804938");
     for (const svc of ALL_SERVICES) expect(e.EXPECTED_IMAGES.split(" ")).toContain(container(svc).image);
     expect(init.volumeMounts.map((m: Obj) => m.name)).toContain(POD_VOLUMES.tree);
     const treeVolume = podSpec().volumes.find((v: Obj) => v.name === POD_VOLUMES.tree);
     expect(treeVolume.persistentVolumeClaim.claimName).toBe("mailcow-tree");
     expect(overrides()["init.sh"]).toContain("node /overrides/fetch-release.js");
-    expect(overrides()["fetch-release.js"]).toContain("sha256");
+    expect(overrides()["fetch-release.js"]).toContain("RELEASE_DATA_TREE");
+    expect(overrides()["init.sh"]).toContain("sh /overrides/unpack-release.sh /tmp/release");
     // Web and config paths come from that tree.
     const web = container("php-fpm").volumeMounts.find((m: Obj) => m.mountPath === "/web");
     expect(web).toMatchObject({ name: POD_VOLUMES.tree, subPath: "data/web" });
@@ -356,6 +365,9 @@ describe("MailcowWorkloads answers each Kubernetes blocker", () => {
     expect(e.HTTP_REDIRECT.value).toBe("n");
     expect(e.HTTPS_PORT.value).not.toBe("443");
     expect(container("dockerapi").ports.map((p: Obj) => p.containerPort)).toEqual([443]);
+    expect(Object.fromEntries(container("dockerapi").env.map((x: Obj) => [x.name, x.value])).LISTEN_HOST).toBe(
+      "127.0.0.1",
+    );
   });
 
   it("has no two containers listening on the same port in the shared network namespace", () => {
@@ -382,7 +394,10 @@ describe("MailcowWorkloads answers each Kubernetes blocker", () => {
     expect(jobs.map((j: Obj) => j.name)).toContain("dovecot_maildir_gc");
     expect(jobs.map((j: Obj) => j.name)).toContain("sogo_sessions");
     const role = one("kubernetes:rbac.authorization.k8s.io/v1:Role");
-    expect(role.rules).toContainEqual({ apiGroups: [""], resources: ["pods/exec"], verbs: ["get", "create"] });
+    expect(role.rules).toEqual([
+      { apiGroups: [""], resources: ["pods"], resourceNames: ["mailcow-0"], verbs: ["get"] },
+      { apiGroups: [""], resources: ["pods/exec"], resourceNames: ["mailcow-0"], verbs: ["get", "create"] },
+    ]);
     expect(podSpec().serviceAccountName).toBe(role.metadata.name);
     const standin = container("dockerapi");
     expect(standin.image).toMatch(/^node:22\.[0-9]+\.[0-9]+-alpine/);
@@ -396,8 +411,118 @@ describe("MailcowWorkloads answers each Kubernetes blocker", () => {
       resources
         .filter((r) => r.type === "kubernetes:core/v1:ConfigMap")
         .map((r) => r.inputs)
-        .concat([one("kubernetes:apps/v1:Deployment").spec.template.metadata]),
+        .concat([one(STATEFULSET).spec.template.metadata]),
     );
     expect(rendered).not.toMatch(/secretKeyRef/);
+  });
+});
+
+describe("MailcowWorkloads keeps tenants out of the pod", () => {
+  it("mounts no ServiceAccount token but the stand-in's own projected one", () => {
+    const spec = podSpec();
+    expect(spec.automountServiceAccountToken).toBe(false);
+    const sa = one("kubernetes:core/v1:ServiceAccount");
+    expect(sa.automountServiceAccountToken).toBe(false);
+    const token = spec.volumes.find((v: Obj) => v.projected?.sources?.some((s: Obj) => s.serviceAccountToken));
+    expect(token).toBeDefined();
+    for (const c of [...spec.containers, ...spec.initContainers]) {
+      const mounted = (c.volumeMounts ?? []).some((m: Obj) => m.name === token.name);
+      expect(mounted, c.name).toBe(c.name === "dockerapi");
+    }
+    const m = container("dockerapi").volumeMounts.find((x: Obj) => x.name === token.name);
+    expect(m).toMatchObject({ mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true });
+  });
+
+  it("tells nginx to reach SOGo on 127.0.0.1, where SOGo now listens alone", () => {
+    expect(env("nginx").SOGOHOST.value).toBe("127.0.0.1");
+    expect(overrides()["sogo-conf.sed"]).toContain('"127.0.0.1:20000"');
+  });
+
+  it("ships the forged-loopback guard and the keep-edits unpack to the init step", () => {
+    for (const f of [
+      "postfix-master.awk",
+      "mail-zone-proxy-clients.cidr",
+      "mail-zone-proxy-postscreen.cidr",
+      "unpack-release.sh",
+    ]) {
+      expect(overrides()[f], f).toBeTruthy();
+    }
+  });
+
+  it("backs the admin password into the stand-in alone, from the Secret", () => {
+    const spec = podSpec();
+    const vol = spec.volumes.find((v: Obj) => v.secret?.items?.some((i: Obj) => i.key === "ADMIN_PASSWORD"));
+    expect(vol.secret.secretName).toBe(MAILCOW_SECRET.name);
+    for (const c of spec.containers) {
+      const mounted = (c.volumeMounts ?? []).some((m: Obj) => m.name === vol.name);
+      expect(mounted, c.name).toBe(c.name === "dockerapi");
+    }
+  });
+});
+
+describe("readiness gates the Services only where it means the traffic is served", () => {
+  it("puts readiness probes on nginx, postfix and dovecot only", () => {
+    const gated = podSpec()
+      .containers.filter((c: Obj) => c.readinessProbe)
+      .map((c: Obj) => c.name)
+      .sort();
+    expect(gated).toEqual(["dovecot", "nginx", "postfix"]);
+  });
+
+  it("probes rspamd's proxy worker, SOGo and the stand-in on 127.0.0.1, where they bind", () => {
+    for (const [c, needle] of [
+      ["rspamd", "127.0.0.1 9900"],
+      ["sogo", "127.0.0.1 20000"],
+      ["dockerapi", "host:'127.0.0.1'"],
+    ]) {
+      for (const kind of ["startupProbe", "livenessProbe"]) {
+        const p = container(c)[kind];
+        expect(p.tcpSocket, `${c} ${kind}`).toBeUndefined();
+        expect(p.httpGet, `${c} ${kind}`).toBeUndefined();
+        expect(p.exec.command[2], `${c} ${kind}`).toContain(needle);
+      }
+    }
+  });
+
+  it("checks unbound through 127.0.0.11 and with a DNSSEC-validated public answer", () => {
+    const live = container("unbound").livenessProbe.exec.command[2];
+    expect(live).toContain("@127.0.0.11");
+    expect(live).toMatch(/dig com SOA \+dnssec .*grep -Eq 'flags:\.\+ ad'/);
+  });
+});
+
+describe("MailcowWorkloads with storage.retain", () => {
+  it("puts every Mailcow PVC on a StorageClass that retains the volume when the claim is deleted", async () => {
+    const plan = await planProgram(
+      () => {
+        new MailcowWorkloads("mailcow", {
+          namespace: "mail-zone",
+          settings: parseMailcowSettings({ storage: { retain: true } }),
+          hostname: "mail.example.net",
+          timezone: "UTC",
+          podCidr: POD_CIDR,
+        });
+        return {};
+      },
+      { project: "mail-zone", stack: "test" },
+    );
+    const classes = plan.resources.filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass");
+    expect(classes).toHaveLength(1);
+    expect(classes[0].inputs).toMatchObject({
+      metadata: { name: "mailcow-retain" },
+      reclaimPolicy: "Retain",
+      provisioner: "rancher.io/local-path",
+      volumeBindingMode: "WaitForFirstConsumer",
+    });
+    const claims = plan.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+    expect(claims.length).toBeGreaterThan(5);
+    for (const c of claims) expect((c.inputs as Obj).spec.storageClassName, c.name).toBe("mailcow-retain");
+  });
+
+  it("creates no StorageClass by default, and refuses retain together with a named class", () => {
+    expect(resources.filter((r) => r.type === "kubernetes:storage.k8s.io/v1:StorageClass")).toHaveLength(0);
+    expect(() => parseMailcowSettings({ storage: { retain: true, storageClass: "fast" } })).toThrow(
+      /mail-zone:mailcow\.storage\.retain: storage\.retain creates the class mailcow-retain/,
+    );
   });
 });

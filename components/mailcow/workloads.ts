@@ -11,15 +11,30 @@ import * as pulumi from "@pulumi/pulumi";
 import { MAILCOW_POD_LABELS, zoneLabels } from "../labels";
 import { MAILCOW_SERVICES, MAILCOW_WEB_PORT, mailcowApiBaseUrl, PROXY_LISTENERS } from "../mailcow-endpoints";
 import { IN_POD_NAMES } from "./catalogue";
-import { dovecotExtraConf, dovecotSogoHook, initScript, postfixExtraCf, unboundLocalData } from "./overrides";
+import {
+  dovecotExtraConf,
+  dovecotSogoHook,
+  initScript,
+  POSTFIX_GUARD_FILES,
+  postfixExtraCf,
+  postfixMasterAwk,
+  postfixProxyClientsCidr,
+  postfixProxyPostscreenCidr,
+  sogoConfSed,
+  unboundLocalData,
+  unpackScript,
+} from "./overrides";
 import {
   DEFAULT_VOLUME_SIZES,
   enabledServices,
   enabledVolumes,
+  MAILCOW_POD_NAME,
+  MAILCOW_STATEFULSET,
   OVERRIDES_CONFIGMAP,
   podSpec,
   proxyTrust,
   pvcName,
+  SOGO_WORKERS,
   STANDIN_CONFIGMAP,
   STANDIN_SERVICE_ACCOUNT,
   standinJobs,
@@ -37,8 +52,11 @@ export interface MailcowWorkloadsArgs {
   podCidr: string;
 }
 
-/** The Deployment (one pod, every service a container). */
-export const MAILCOW_DEPLOYMENT = "mailcow";
+/** The StorageClass `storage.retain` creates for the Mailcow PVCs. */
+export const RETAIN_STORAGE_CLASS = "mailcow-retain";
+
+/** The StatefulSet (one pod, `mailcow-0`, every service a container); docs/decisions/0110. */
+export { MAILCOW_POD_NAME, MAILCOW_STATEFULSET } from "./pod";
 
 /** Source of a JS module beside this file, shipped in a ConfigMap (the stand-in, the release fetcher). */
 export function moduleSource(file: "dockerapi-standin.js" | "fetch-release.js"): string {
@@ -50,7 +68,12 @@ export function overrideFiles(args: Omit<MailcowWorkloadsArgs, "namespace">): Re
   const s = args.settings;
   return {
     "init.sh": initScript(),
+    "unpack-release.sh": unpackScript(),
     "fetch-release.js": moduleSource("fetch-release.js"),
+    "postfix-master.awk": postfixMasterAwk(),
+    [POSTFIX_GUARD_FILES.smtpd]: postfixProxyClientsCidr(),
+    [POSTFIX_GUARD_FILES.postscreen]: postfixProxyPostscreenCidr(),
+    "sogo-conf.sed": sogoConfSed(SOGO_WORKERS),
     "postfix-extra.cf": postfixExtraCf(s.postfixExtra),
     "dovecot-extra.conf": dovecotExtraConf(proxyTrust({ ...args }), s.dovecotExtra),
     "unbound-local.conf": unboundLocalData(s.composeProjectName),
@@ -103,20 +126,25 @@ export class MailcowWorkloads extends pulumi.ComponentResource {
     const labels = (c: string) => zoneLabels(c);
     const opts = { parent: this };
 
-    // The stand-in's identity: exec into and read the Mailcow pod, nothing else.
+    // The stand-in's identity: exec into and read the Mailcow pod, nothing else. No token is mounted by default;
+    // the pod spec projects one into the stand-in's container only.
     const sa = new k8s.core.v1.ServiceAccount(
       "mailcow-dockerapi",
-      { metadata: { name: STANDIN_SERVICE_ACCOUNT, namespace: ns, labels: labels("mailcow") } },
+      {
+        metadata: { name: STANDIN_SERVICE_ACCOUNT, namespace: ns, labels: labels("mailcow") },
+        automountServiceAccountToken: false,
+      },
       opts,
     );
     const role = new k8s.rbac.v1.Role(
       "mailcow-dockerapi",
       {
         metadata: { name: STANDIN_SERVICE_ACCOUNT, namespace: ns, labels: labels("mailcow") },
+        // Only the StatefulSet's one pod, by name: a stolen token cannot exec into the backup or any other pod.
         rules: [
-          { apiGroups: [""], resources: ["pods"], verbs: ["get"] },
+          { apiGroups: [""], resources: ["pods"], resourceNames: [MAILCOW_POD_NAME], verbs: ["get"] },
           // WebSocket exec is a GET; newer API servers authorise it as create.
-          { apiGroups: [""], resources: ["pods/exec"], verbs: ["get", "create"] },
+          { apiGroups: [""], resources: ["pods/exec"], resourceNames: [MAILCOW_POD_NAME], verbs: ["get", "create"] },
         ],
       },
       opts,
@@ -148,6 +176,20 @@ export class MailcowWorkloads extends pulumi.ComponentResource {
       opts,
     );
 
+    // A Retain class keeps the data on the node when a PVC (or the namespace holding it) is deleted.
+    const storageClassName = s.storage.retain ? RETAIN_STORAGE_CLASS : s.storage.storageClass;
+    if (s.storage.retain) {
+      new k8s.storage.v1.StorageClass(
+        RETAIN_STORAGE_CLASS,
+        {
+          metadata: { name: RETAIN_STORAGE_CLASS, labels: labels("mailcow") },
+          provisioner: s.storage.retainProvisioner,
+          reclaimPolicy: "Retain",
+          volumeBindingMode: "WaitForFirstConsumer",
+        },
+        opts,
+      );
+    }
     const claims = enabledVolumes(s).map(
       (v) =>
         new k8s.core.v1.PersistentVolumeClaim(
@@ -162,7 +204,7 @@ export class MailcowWorkloads extends pulumi.ComponentResource {
             },
             spec: {
               accessModes: ["ReadWriteOnce"],
-              ...(s.storage.storageClass ? { storageClassName: s.storage.storageClass } : {}),
+              ...(storageClassName ? { storageClassName } : {}),
               resources: { requests: { storage: s.storage.sizes[v] ?? DEFAULT_VOLUME_SIZES[v] } },
             },
           },
@@ -172,14 +214,17 @@ export class MailcowWorkloads extends pulumi.ComponentResource {
     );
 
     const spec = podSpec(args, IN_POD_NAMES);
-    new k8s.apps.v1.Deployment(
-      MAILCOW_DEPLOYMENT,
+    new k8s.apps.v1.StatefulSet(
+      MAILCOW_STATEFULSET,
       {
-        metadata: { name: MAILCOW_DEPLOYMENT, namespace: ns, labels: labels("mailcow") },
+        metadata: { name: MAILCOW_STATEFULSET, namespace: ns, labels: labels("mailcow") },
         spec: {
           replicas: 1,
-          // RWO volumes: the old pod must let go before the new one mounts them.
-          strategy: { type: "Recreate" },
+          // Required by the API; no headless Service is created (nothing resolves the pod by its own name).
+          serviceName: MAILCOW_STATEFULSET,
+          // One ordinal: an update deletes mailcow-0 before it creates the new one, so RWO volumes are let go first.
+          updateStrategy: { type: "RollingUpdate" },
+          podManagementPolicy: "OrderedReady",
           selector: { matchLabels: { ...MAILCOW_POD_LABELS } },
           template: {
             metadata: {
