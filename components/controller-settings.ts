@@ -5,7 +5,75 @@
  * from the zone's controller Secret, and a Cloudflare token is referenced by Secret name.
  */
 import { z } from "zod";
+import { didYouMean } from "./nearest-name";
 import { dataKey, objectName, quantity, resourceOverride } from "./setting-values";
+
+/**
+ * Every environment variable the controller reads (docs/controller.md), the one list of known keys: the zone's
+ * `controller.env` is checked against it, and the controller's own schema (controller/settings.ts) is kept in step
+ * with it by a test there. A variable missing here cannot be set through the zone; one listed here that the
+ * controller does not read is a typo waiting to pass.
+ */
+export const CONTROLLER_ENV_KEYS = [
+  "MAILCOW_API_URL",
+  "MAILCOW_API_KEY",
+  "MAILCOW_HOSTNAME",
+  "MAILCOW_CA_FILE",
+  "MAILCOW_TIMEOUT_MS",
+  "CONTROLLER_TOKENS",
+  "CONTROLLER_TOKEN",
+  "CONTROLLER_TOKEN_FILE",
+  "ANNOTATION_PREFIX",
+  "SITE_LAYOUT",
+  "NAMESPACE_TEMPLATE",
+  "STACK_RUNNER",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "PULUMI_CONFIG_PASSPHRASE_FILE",
+  "CLOUDFLARE_API_TOKEN",
+  "CLOUDFLARE_ACCOUNT_ID",
+  "DNS_PROVIDER",
+  "ALLOWED_DOMAIN_SUFFIXES",
+  "SPF_INCLUDE",
+  "DMARC_POLICY",
+  "DMARC_RUA",
+  "TLSRPT_RUA",
+  "MTA_STS_MODE",
+  "POP3_ENABLED",
+  "DNS_TTL",
+  "SITE_WEB_TLS_ISSUER",
+  "SITE_WEB_TLS_NAMESPACE",
+  "SITE_WEB_TLS_ENTRYPOINT",
+  "DKIM_SELECTOR",
+  "DKIM_KEY_SIZE",
+  "DNS_CHECK",
+  "DNS_CHECK_INTERVAL_SECONDS",
+  "DNS_CHECK_TIMEOUT_SECONDS",
+  "DNS_CHECK_NAMESERVERS",
+  "MAIL_DOMAIN_ALIASES",
+  "MAIL_DOMAIN_MAILBOXES",
+  "MAIL_DOMAIN_DEFQUOTA_MB",
+  "MAIL_DOMAIN_MAXQUOTA_MB",
+  "MAIL_DOMAIN_QUOTA_MB",
+  "MAIL_RATE_LIMIT_VALUE",
+  "MAIL_RATE_LIMIT_FRAME",
+  "MAX_PARALLEL_RUNS",
+  "RESYNC_INTERVAL_SECONDS",
+  "RETRY_BASE_MS",
+  "RETRY_CAP_MS",
+  "RETRY_MAX_ATTEMPTS",
+  "SHUTDOWN_DEADLINE_SECONDS",
+  "HOST",
+  "PORT",
+  "BODY_LIMIT",
+  "DATA_DIR",
+  "LOG_LEVEL",
+] as const;
+export type ControllerEnvKey = (typeof CONTROLLER_ENV_KEYS)[number];
+
+/** The controller's defaults for the two settings the zone's admission policy depends on (controller/settings.ts). */
+export const DEFAULT_ANNOTATION_PREFIX = "voxeil.io";
+export const DEFAULT_SITE_LAYOUT = "namespace-per-site";
 
 /** Env names that carry secrets; they arrive from Secrets, so `settings` refuses them. */
 export const CONTROLLER_SECRET_ENV = [
@@ -43,7 +111,20 @@ export const controllerSettingsSchema = z
     if (s.enabled && !s.image) {
       ctx.addIssue({ code: "custom", path: ["image"], message: "an image reference when the controller is enabled" });
     }
+    const settable = CONTROLLER_ENV_KEYS.filter(
+      (k) =>
+        !(CONTROLLER_SECRET_ENV as readonly string[]).includes(k) &&
+        !(CONTROLLER_MANAGED_ENV as readonly string[]).includes(k),
+    );
     for (const name of Object.keys(s.env)) {
+      if (!(CONTROLLER_ENV_KEYS as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["env", name],
+          message: `expected no such key: the controller reads no ${name} (docs/controller.md lists its settings)${didYouMean(name, settable)}`,
+        });
+        continue;
+      }
       if ((CONTROLLER_SECRET_ENV as readonly string[]).includes(name)) {
         ctx.addIssue({
           code: "custom",

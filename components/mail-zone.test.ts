@@ -38,13 +38,14 @@ describe("MailZone", () => {
       "kubernetes:traefik.io/v1alpha1:ServersTransportTCP",
       "kubernetes:traefik.io/v1alpha1:IngressRouteTCP",
       "kubernetes:traefik.io/v1alpha1:IngressRoute",
-      "kubernetes:traefik.io/v1alpha1:Middleware",
       "kubernetes:cert-manager.io/v1:Certificate",
       "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     ]) {
       expect(kinds).toContain(kind);
     }
     expect(kinds.filter((t) => t.startsWith("cloudflare:"))).toEqual([]);
+    // The admin allow-list is empty by default: no Middleware, and no route to the UI and API.
+    expect(kinds).not.toContain("kubernetes:traefik.io/v1alpha1:Middleware");
     expect(plan.outputs).toEqual({
       apiUrl: "http://mailcow-nginx.mail-zone.svc.cluster.local:8080",
       namespace: "mail-zone",

@@ -99,6 +99,69 @@ describe("parseZoneConfig", () => {
     expect(problems[0]).toMatch(/^mail-zone:cluster\.podCidr: got "10\.42\.0\.0\/33" — expected a CIDR/);
   });
 
+  it("refuses a cluster network of /0, which would trust every address on the internet", () => {
+    const problems = problemsOf({ ...required, "mail-zone:cluster": JSON.stringify({ podCidr: "0.0.0.0/0" }) });
+    expect(problems).toEqual([
+      'mail-zone:cluster.podCidr: got "0.0.0.0/0" — expected a narrower range: /0 would trust every address on the internet',
+    ]);
+  });
+
+  it("refuses a public range as the service network, naming the private ranges it expects", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:cluster": JSON.stringify({ serviceCidr: "198.51.100.0/24" }),
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^mail-zone:cluster\.serviceCidr: got "198\.51\.100\.0\/24" — expected a private range \(10\.0\.0\.0\/8/,
+    );
+    expect(problems[0]).toContain("a public range would trust internet clients");
+  });
+
+  it("refuses an IPv6 /0 as the pod network too", () => {
+    const problems = problemsOf({ ...required, "mail-zone:cluster": JSON.stringify({ podCidr: "::/0" }) });
+    expect(problems).toEqual([
+      'mail-zone:cluster.podCidr: got "::/0" — expected a narrower range: /0 would trust every address on the internet',
+    ]);
+  });
+
+  it("refuses an admin allow-list entry overlapping the pod network, saying tenants live there", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["198.51.100.0/24", "10.42.7.0/24"] }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[1]: got "10.42.7.0/24" — expected no address of the pod network (10.42.0.0/16): tenants\' pods live there, so any tenant could reach the admin UI',
+    ]);
+  });
+
+  it("refuses an admin allow-list entry covering both cluster networks, naming both", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:cluster": JSON.stringify({ podCidr: "10.42.0.0/16", serviceCidr: "10.96.0.0/12" }),
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["10.0.0.0/8"] }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[0]: got "10.0.0.0/8" — expected no address of the pod network (10.42.0.0/16) or the service network (10.96.0.0/12): tenants\' pods live there, so any tenant could reach the admin UI',
+    ]);
+  });
+
+  it("accepts an allow-list of the operator's own addresses next to a custom service network", () => {
+    const config = parseZoneConfig({
+      ...required,
+      "mail-zone:cluster": JSON.stringify({ serviceCidr: "10.96.0.0/12" }),
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["10.43.0.0/24", "192.168.1.0/24"] }),
+    });
+    expect(config.web.adminAllowList).toEqual(["10.43.0.0/24", "192.168.1.0/24"]);
+  });
+
+  it("refuses an admin allow-list of /0", () => {
+    const problems = problemsOf({ ...required, "mail-zone:web": JSON.stringify({ adminAllowList: ["0.0.0.0/0"] }) });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[0]: got "0.0.0.0/0" — expected your own addresses: /0 would open the admin UI to everyone',
+    ]);
+  });
+
   it("names a bad enum value and lists the allowed ones", () => {
     const problems = problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ proxyProtocolMode: "v2" }) });
     expect(problems).toEqual([
