@@ -9,6 +9,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { ControllerAdmission } from "./controller-admission";
+import { DEFAULT_ANNOTATION_PREFIX, DEFAULT_SITE_LAYOUT } from "./controller-settings";
 import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
 
 export const CONTROLLER_NAME = "mail-zone-controller";
@@ -109,7 +111,8 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       { metadata: { name: CONTROLLER_NAME, namespace: ns, labels } },
       parent,
     );
-    // Namespaces only: find sites and write their mail annotations. Nothing else in the cluster.
+    // Namespaces only: find sites and write their mail annotations. Nothing else in the cluster. RBAC cannot narrow
+    // a patch to some keys; the admission policy below refuses any change but the controller's own annotations.
     const role = new k8s.rbac.v1.ClusterRole(
       `${name}-role`,
       {
@@ -124,6 +127,19 @@ export class ControllerDeployment extends pulumi.ComponentResource {
         metadata: { name: CONTROLLER_NAME, labels },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
         subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+      },
+      parent,
+    );
+
+    const settings = args.settings ?? {};
+    new ControllerAdmission(
+      `${name}-admission`,
+      {
+        serviceAccount: { namespace: account.metadata.namespace, name: account.metadata.name },
+        layout: pulumi
+          .output(settings.SITE_LAYOUT ?? DEFAULT_SITE_LAYOUT)
+          .apply((layout) => (layout === "shared-namespace" ? "shared-namespace" : "namespace-per-site")),
+        annotationPrefix: settings.ANNOTATION_PREFIX ?? DEFAULT_ANNOTATION_PREFIX,
       },
       parent,
     );
