@@ -2,8 +2,9 @@
  * The controller in the platform namespace: one replica (runs are serialised per site in memory, and the Pulumi
  * state lives on a ReadWriteOnce volume, so two pods must never overlap: `Recreate`), a ServiceAccount whose
  * ClusterRole can only read and patch namespaces (plus, with per-site web certificates, a Role in the zone namespace
- * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and a
- * Secret with a generated bearer token and Pulumi passphrase. Mailcow's URL and key come from the zone's controller
+ * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and two Secrets:
+ * the panel's (the generated bearer token, nothing else) and the controller's own (the Pulumi passphrase), so
+ * whoever may read the panel's token cannot decrypt the site stacks' secrets. Mailcow's URL and key come from the zone's controller
  * Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys.
  */
 import * as k8s from "@pulumi/kubernetes";
@@ -15,11 +16,18 @@ import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
 
 export const CONTROLLER_NAME = "mail-zone-controller";
 export const CONTROLLER_PORT = 8080;
-/** Keys of the generated auth Secret (env names the controller reads). */
+/** Keys of the generated Secrets (env names the controller reads). */
 export const CONTROLLER_AUTH_KEYS = {
+  /** In the panel's Secret (`mail-zone-controller-auth`). */
   tokens: "CONTROLLER_TOKENS",
+  /** In the controller's own Secret (`mail-zone-controller-state`); the panel is never given it. */
   statePassphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
 } as const;
+
+/** The panel's Secret: the bearer tokens only. */
+export const CONTROLLER_AUTH_SECRET = `${CONTROLLER_NAME}-auth`;
+/** The controller's own Secret: the passphrase of the site stacks' secrets provider. */
+export const CONTROLLER_STATE_SECRET = `${CONTROLLER_NAME}-state`;
 
 export interface ControllerDeploymentArgs {
   /** The platform namespace (must exist; it also holds the zone's controller Secret). */
@@ -96,12 +104,18 @@ export class ControllerDeployment extends pulumi.ComponentResource {
     const authSecret = new k8s.core.v1.Secret(
       `${name}-auth`,
       {
-        metadata: { name: `${CONTROLLER_NAME}-auth`, namespace: ns, labels },
+        metadata: { name: CONTROLLER_AUTH_SECRET, namespace: ns, labels },
         type: "Opaque",
-        stringData: {
-          [CONTROLLER_AUTH_KEYS.tokens]: pulumi.secret(tokens),
-          [CONTROLLER_AUTH_KEYS.statePassphraseEnv]: passphrase.result,
-        },
+        stringData: { [CONTROLLER_AUTH_KEYS.tokens]: pulumi.secret(tokens) },
+      },
+      parent,
+    );
+    const stateSecret = new k8s.core.v1.Secret(
+      `${name}-state`,
+      {
+        metadata: { name: CONTROLLER_STATE_SECRET, namespace: ns, labels },
+        type: "Opaque",
+        stringData: { [CONTROLLER_AUTH_KEYS.statePassphraseEnv]: pulumi.secret(passphrase.result) },
       },
       parent,
     );
@@ -235,6 +249,7 @@ export class ControllerDeployment extends pulumi.ComponentResource {
                   envFrom: [
                     { secretRef: { name: args.mailcowSecretName } },
                     { secretRef: { name: authSecret.metadata.name } },
+                    { secretRef: { name: stateSecret.metadata.name } },
                   ],
                   env,
                   startupProbe: probe("/healthz", 5, 24),
