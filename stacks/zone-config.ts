@@ -127,6 +127,23 @@ const TYPE_WORDS: Record<string, string> = {
   record: "a map (YAML mapping, JSON object)",
 };
 
+const SIZE_WORDS: Record<string, [string, string]> = {
+  number: ["a number", ""],
+  int: ["a number", ""],
+  bigint: ["a number", ""],
+  array: ["a list of", " entries"],
+  set: ["a list of", " entries"],
+  string: ["text of", " characters"],
+};
+
+/** `expected a number of at least 1`, `expected a list of at most 3 entries`: the bound in the zone's own words. */
+function sizeExpectation(origin: string, bound: "at least" | "at most", limit: unknown, inclusive: boolean): string {
+  const [what, unit] = SIZE_WORDS[origin] ?? ["a value", ""];
+  const n = Number(limit);
+  if (inclusive) return `expected ${what} ${bound} ${n}${unit}`;
+  return `expected ${what} ${bound === "at least" ? "above" : "below"} ${n}${unit}`;
+}
+
 function expectation(issue: z.core.$ZodIssue): string {
   if (issue.message.startsWith("expected ")) return issue.message;
   switch (issue.code) {
@@ -139,14 +156,68 @@ function expectation(issue: z.core.$ZodIssue): string {
         return `expected ${issue.discriminator} to be one of the documented values`;
       }
       return "expected one of the documented shapes";
+    case "too_small":
+      return sizeExpectation(issue.origin, "at least", issue.minimum, issue.inclusive ?? true);
+    case "too_big":
+      return sizeExpectation(issue.origin, "at most", issue.maximum, issue.inclusive ?? true);
     default:
       return `expected ${issue.message.replace(/^Invalid input:\s*/i, "").replace(/^expected\s+/i, "")}`;
   }
 }
 
+type AnySchema = z.core.$ZodType;
+
+/** The schema under wrappers that do not change the shape (defaults, optional, pipes). */
+function unwrap(schema: AnySchema): AnySchema {
+  let cur = schema;
+  for (;;) {
+    const def = cur._zod.def as { type: string; innerType?: AnySchema; in?: AnySchema };
+    if (def.innerType && ["default", "prefault", "optional", "nullable", "readonly", "catch"].includes(def.type)) {
+      cur = def.innerType;
+    } else if (def.type === "pipe" && def.in) cur = def.in;
+    else return cur;
+  }
+}
+
+/** The keys a map in the schema knows at `path` (every variant's, for a union), for "did you mean". */
+function knownKeysAt(schema: AnySchema, path: readonly PathItem[]): string[] {
+  const keysOf = (s: AnySchema): string[] => {
+    const def = unwrap(s)._zod.def as { type: string; shape?: Record<string, AnySchema>; options?: AnySchema[] };
+    if (def.type === "object" && def.shape) return Object.keys(def.shape);
+    if (def.type === "union" && def.options) return [...new Set(def.options.flatMap(keysOf))];
+    return [];
+  };
+  const childAt = (s: AnySchema, item: PathItem): AnySchema[] => {
+    const def = unwrap(s)._zod.def as {
+      type: string;
+      shape?: Record<string, AnySchema>;
+      options?: AnySchema[];
+      element?: AnySchema;
+      valueType?: AnySchema;
+    };
+    if (def.type === "object" && def.shape) return def.shape[String(item)] ? [def.shape[String(item)]] : [];
+    if (def.type === "union" && def.options) return def.options.flatMap((o) => childAt(o, item));
+    if (def.type === "array" && def.element) return [def.element];
+    if (def.type === "record" && def.valueType) return [def.valueType];
+    return [];
+  };
+  let current: AnySchema[] = [schema];
+  for (const item of path) current = current.flatMap((s) => childAt(s, item));
+  return [...new Set(current.flatMap(keysOf))];
+}
+
+/** Separators and case aside, or within two edits: `mailzone`, `mail_zone`, `mial-zone` for `mail-zone`. */
+function isNamespaceTypo(namespace: string, project: string): boolean {
+  if (namespace === project) return false;
+  const squash = (t: string) => t.toLowerCase().replace(/[^a-z0-9]/g, "");
+  return squash(namespace) === squash(project) || editDistance(namespace, project) <= Math.min(2, typoBudget(project));
+}
+
 /**
  * Parses zone config as Pulumi holds it (`<project>:<key>` → string). Keys of other namespaces (e.g.
- * `cloudflare:apiToken`, `kubernetes:context`) are ignored; unknown keys under `<project>:` are rejected as typos.
+ * `cloudflare:apiToken`, `kubernetes:context`) belong to providers and are ignored, except a namespace that is a
+ * typo of the project's (`mailzone:`), which is refused by name. Unknown keys at any depth are refused as typos,
+ * with the nearest known key.
  */
 export function parseZoneConfig(
   raw: Record<string, string>,
@@ -157,14 +228,31 @@ export function parseZoneConfig(
   const secret = new Set(secretKeys);
   const problems: string[] = [];
   const input: Record<string, unknown> = {};
-  const shown = (key: string, value: unknown) => (secret.has(`${prefix}${key}`) ? "[secret]" : show(value));
+  const shownFull = (fullKey: string, value: unknown) => (secret.has(fullKey) ? "[secret]" : show(value));
+  const shown = (key: string, value: unknown) => shownFull(`${prefix}${key}`, value);
+  /** Zone keys set under a misspelt namespace: `hostname` → `mailzone:hostname`. */
+  const strays = new Map<string, string>();
 
   for (const [fullKey, text] of Object.entries(raw)) {
-    if (!fullKey.startsWith(prefix)) continue;
+    if (!fullKey.startsWith(prefix)) {
+      const colon = fullKey.indexOf(":");
+      const namespace = colon < 0 ? "" : fullKey.slice(0, colon);
+      if (colon > 0 && isNamespaceTypo(namespace, project)) {
+        const key = fullKey.slice(colon + 1);
+        const top = key.split(".")[0];
+        const meant = ZONE_CONFIG_KEYS.includes(top) ? `${prefix}${key}` : undefined;
+        if (meant) strays.set(top, fullKey);
+        problems.push(
+          `${fullKey}: got ${shownFull(fullKey, text)} — expected no such namespace: the zone's settings are under ${prefix}${meant ? `; did you mean ${meant}?` : ""}`,
+        );
+      }
+      continue;
+    }
     const key = fullKey.slice(prefix.length);
     if (!ZONE_CONFIG_KEYS.includes(key)) {
+      const near = didYouMean(key, ZONE_CONFIG_KEYS, (k) => `${prefix}${k}`);
       problems.push(
-        `${fullKey}: got ${shown(key, text)} — expected no such key; known keys: ${ZONE_CONFIG_KEYS.join(", ")}`,
+        `${fullKey}: got ${shown(key, text)} — expected no such key${near || `; known keys: ${ZONE_CONFIG_KEYS.join(", ")}`}`,
       );
       continue;
     }
@@ -184,10 +272,12 @@ export function parseZoneConfig(
   for (const issue of result.error?.issues ?? []) {
     const top = String(issue.path[0] ?? "");
     if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(zoneConfigSchema, issue.path);
       for (const key of issue.keys) {
         const path = [...issue.path, key];
+        const near = didYouMean(key, known, (k) => formatPath(project, [...issue.path, k]));
         problems.push(
-          `${formatPath(project, path)}: got ${shown(top || key, valueAt(input, path))} — expected no such key`,
+          `${formatPath(project, path)}: got ${shown(top || key, valueAt(input, path))} — expected no such key${near}`,
         );
       }
       continue;
@@ -197,7 +287,10 @@ export function parseZoneConfig(
       expected = `expected one of ${DNS_PROVIDERS.map((p) => JSON.stringify(p)).join(", ")}`;
     }
     const path = issue.code === "invalid_union" && top === "dns" ? ["dns", "provider"] : issue.path;
-    problems.push(`${formatPath(project, path)}: got ${shown(top, valueAt(input, path))} — ${expected}`);
+    const value = valueAt(input, path);
+    const stray = value === undefined && path.length === 1 ? strays.get(top) : undefined;
+    const hint = stray ? `; ${stray} is set instead: did you mean ${prefix}${top}?` : "";
+    problems.push(`${formatPath(project, path)}: got ${shown(top, value)} — ${expected}${hint}`);
   }
   throw new ZoneConfigError(problems);
 }
