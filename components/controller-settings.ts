@@ -117,26 +117,23 @@ export const controllerSettingsSchema = z
         !(CONTROLLER_MANAGED_ENV as readonly string[]).includes(k),
     );
     for (const name of Object.keys(s.env)) {
-      if (!(CONTROLLER_ENV_KEYS as readonly string[]).includes(name)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["env", name],
-          message: `expected no such key: the controller reads no ${name} (docs/controller.md lists its settings)${didYouMean(name, settable)}`,
-        });
-        continue;
-      }
       if ((CONTROLLER_SECRET_ENV as readonly string[]).includes(name)) {
         ctx.addIssue({
           code: "custom",
           path: ["env", name],
           message: `no secret here: ${name} comes from a Secret (generated, or cloudflareTokenSecret)`,
         });
-      }
-      if ((CONTROLLER_MANAGED_ENV as readonly string[]).includes(name)) {
+      } else if ((CONTROLLER_MANAGED_ENV as readonly string[]).includes(name)) {
         ctx.addIssue({
           code: "custom",
           path: ["env", name],
           message: `a setting the Deployment manages: ${name} must match its port, probes and state volume`,
+        });
+      } else if (!(CONTROLLER_ENV_KEYS as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["env", name],
+          message: `expected no such key: the controller reads no ${name} (docs/controller.md lists its settings)${didYouMean(name, settable)}`,
         });
       }
     }
