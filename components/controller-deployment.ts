@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ControllerAdmission } from "./controller-admission";
-import { DEFAULT_ANNOTATION_PREFIX, DEFAULT_SITE_LAYOUT } from "./controller-settings";
+import { type ControllerEnv, DEFAULT_ANNOTATION_PREFIX, DEFAULT_SITE_LAYOUT } from "./controller-settings";
 import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
 
 export const CONTROLLER_NAME = "mail-zone-controller";
@@ -37,7 +37,7 @@ export interface ControllerDeploymentArgs {
   /** The zone's controller Secret (`MAILCOW_API_URL`, `MAILCOW_API_KEY`, `MAILCOW_HOSTNAME`). */
   mailcowSecretName: pulumi.Input<string>;
   /** Non-secret settings (docs/controller.md), e.g. `{ SITE_LAYOUT: "shared-namespace", DNS_PROVIDER: "cloudflare" }`. */
-  settings?: Record<string, pulumi.Input<string>>;
+  settings?: ControllerEnv<pulumi.Input<string>>;
   /** A Secret holding the Cloudflare API token, when DNS_PROVIDER is cloudflare. */
   cloudflareTokenSecret?: { name: pulumi.Input<string>; key: pulumi.Input<string> };
   /** Size of the state volume (Pulumi file backend, per-site work dirs, plugin cache). Default 1Gi. */

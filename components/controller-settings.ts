@@ -139,4 +139,7 @@ export const controllerSettingsSchema = z
     }
   });
 
-export type ControllerSettings = z.infer<typeof controllerSettingsSchema>;
+/** `controller.env` as the zone hands it on: only names the controller reads (checked by the schema above). */
+export type ControllerEnv<V = string> = Partial<Record<ControllerEnvKey, V>>;
+
+export type ControllerSettings = Omit<z.infer<typeof controllerSettingsSchema>, "env"> & { env: ControllerEnv };

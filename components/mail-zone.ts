@@ -7,7 +7,7 @@ import type { BackupSettings } from "./backup-settings";
 import { ZoneBackups } from "./backups";
 import type { ClusterSettings } from "./cluster-settings";
 import { ControllerDeployment } from "./controller-deployment";
-import type { ControllerSettings } from "./controller-settings";
+import type { ControllerEnv, ControllerSettings } from "./controller-settings";
 import type { DnsSettings } from "./dns-settings";
 import { MailHostDns } from "./mail-host-dns";
 import { MailRoutes } from "./mail-routes";
@@ -112,10 +112,10 @@ export class MailZone extends pulumi.ComponentResource {
     if (controller.enabled && controller.image) {
       const siteWebTls = controller.env.SITE_WEB_TLS_ISSUER !== undefined && controller.env.SITE_WEB_TLS_ISSUER !== "";
       // The sites' web objects go where the Role is: this zone's namespace, unless the operator says otherwise.
-      const controllerEnv: Record<string, pulumi.Input<string>> = siteWebTls &&
-      controller.env.SITE_WEB_TLS_NAMESPACE === undefined
-        ? { ...controller.env, SITE_WEB_TLS_NAMESPACE: this.namespace }
-        : controller.env;
+      const controllerEnv: ControllerEnv<pulumi.Input<string>> =
+        siteWebTls && controller.env.SITE_WEB_TLS_NAMESPACE === undefined
+          ? { ...controller.env, SITE_WEB_TLS_NAMESPACE: this.namespace }
+          : controller.env;
       this.controller = new ControllerDeployment(
         `${name}-controller`,
         {
