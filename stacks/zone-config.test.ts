@@ -129,12 +129,12 @@ describe("parseZoneConfig", () => {
 
   it("words a number below its minimum in the zone's terms, not the schema library's", () => {
     const problems = problemsOf({ ...required, "mail-zone:backup": JSON.stringify({ retentionDays: -3 }) });
-    expect(problems).toEqual(["mail-zone:backup.retentionDays: got -3 — expected a number at least 1"]);
+    expect(problems).toEqual(["mail-zone:backup.retentionDays: got -3 — expected a number of at least 1"]);
   });
 
   it("words a number above its maximum and a list that is too short the same way", () => {
     expect(problemsOf({ ...required, "mail-zone:backup": JSON.stringify({ retentionDays: 99999 }) })).toEqual([
-      "mail-zone:backup.retentionDays: got 99999 — expected a number at most 3650",
+      "mail-zone:backup.retentionDays: got 99999 — expected a number of at most 3650",
     ]);
     const tooShort = problemsOf({ ...required, "mail-zone:mailcow": JSON.stringify({ apiAllowFrom: [] }) });
     expect(tooShort).toEqual(["mail-zone:mailcow.apiAllowFrom: got [] — expected a list of at least 1 entries"]);

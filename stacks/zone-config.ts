@@ -128,9 +128,9 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 const SIZE_WORDS: Record<string, [string, string]> = {
-  number: ["a number", ""],
-  int: ["a number", ""],
-  bigint: ["a number", ""],
+  number: ["a number of", ""],
+  int: ["a number of", ""],
+  bigint: ["a number of", ""],
   array: ["a list of", " entries"],
   set: ["a list of", " entries"],
   string: ["text of", " characters"],
@@ -141,7 +141,7 @@ function sizeExpectation(origin: string, bound: "at least" | "at most", limit: u
   const [what, unit] = SIZE_WORDS[origin] ?? ["a value", ""];
   const n = Number(limit);
   if (inclusive) return `expected ${what} ${bound} ${n}${unit}`;
-  return `expected ${what} ${bound === "at least" ? "above" : "below"} ${n}${unit}`;
+  return `expected ${what.replace(/ of$/, "")} ${bound === "at least" ? "above" : "below"} ${n}${unit}`;
 }
 
 function expectation(issue: z.core.$ZodIssue): string {
