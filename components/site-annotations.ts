@@ -14,6 +14,8 @@ export interface MailAnnotationKeys {
   domain: string;
   status: string;
   lastError: string;
+  /** The generation of the desired state the controller last finished applying (issue 14: survives a restart). */
+  observedGeneration: string;
 }
 
 /** namespace-per-site: `<prefix>/<name>` on the site's own namespace. */
@@ -23,6 +25,7 @@ export const PER_SITE_MAIL_NAMES: Readonly<MailAnnotationKeys> = {
   domain: "mail-domain",
   status: "mail-status",
   lastError: "mail-last-error",
+  observedGeneration: "mail-observed-generation",
 };
 
 /** shared-namespace: `<prefix>/site-<slug>-<name>` on the one shared namespace. */
@@ -32,6 +35,7 @@ export const SHARED_MAIL_NAMES: Readonly<MailAnnotationKeys> = {
   domain: "mailDomain",
   status: "mailStatus",
   lastError: "mailLastError",
+  observedGeneration: "mailObservedGeneration",
 };
 
 /** A site's slug: lowercase letters and digits in hyphen-separated runs (the same rule as the site stacks'). */
@@ -44,6 +48,7 @@ function mapKeys(names: Readonly<MailAnnotationKeys>, key: (name: string) => str
     domain: key(names.domain),
     status: key(names.status),
     lastError: key(names.lastError),
+    observedGeneration: key(names.observedGeneration),
   };
 }
 
