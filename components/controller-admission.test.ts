@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+// A test may cross the layers: this one checks the policy against the keys the controller really writes.
+import { annotationLayout } from "../controller/sites/annotation-layout";
 import { planProgram } from "../stacks/preview/engine";
 import {
   ADMISSION_POLICY_NAME,
@@ -143,6 +145,29 @@ describe("the controller's admission policy", () => {
       validationActions: ["Deny"],
     });
   });
+});
+
+describe("the policy and the controller's own annotation layout", () => {
+  const allowed = (layout: "namespace-per-site" | "shared-namespace", prefix: string, key: string) => {
+    const rule = controllerKeyRule(layout, prefix);
+    return rule.kind === "exact" ? rule.keys.includes(key) : new RegExp(rule.pattern).test(key);
+  };
+
+  it.each([
+    ["namespace-per-site", "voxeil.io"],
+    ["shared-namespace", "voxeil.io"],
+    ["namespace-per-site", "panel.example.org"],
+    ["shared-namespace", "panel.example.org"],
+  ] as const)(
+    "allows every mail key the controller writes in %s with prefix %s, and not the site's domain",
+    (kind, prefix) => {
+      const layout = annotationLayout(kind, prefix, "tenant-{slug}");
+      for (const slug of ["shop", "my-blog"]) {
+        for (const key of Object.values(layout.mailKeys(slug))) expect(allowed(kind, prefix, key), key).toBe(true);
+        expect(allowed(kind, prefix, layout.domainKey(slug)), layout.domainKey(slug)).toBe(false);
+      }
+    },
+  );
 });
 
 describe("ControllerDeployment's admission policy", () => {
