@@ -11,7 +11,6 @@ import { backupSettingsSchema } from "../components/backup-settings";
 import { clusterSettingsSchema } from "../components/cluster-settings";
 import { controllerSettingsSchema } from "../components/controller-settings";
 import { DNS_PROVIDERS, dnsSettingsSchema } from "../components/dns-settings";
-import type { MailZoneSettings } from "../components/mail-zone";
 import { mailcowSettingsSchema } from "../components/mailcow/settings";
 import { didYouMean, editDistance, typoBudget } from "../components/nearest-name";
 import { described, dnsLabel, dnsSubdomain, fqdn, isTimezone } from "../components/setting-values";
@@ -63,10 +62,8 @@ export const zoneConfigSchema = z
     }
   });
 
+/** The parsed config; zone-program.ts hands it to MailZone, whose `MailZoneSettings` it must satisfy. */
 export type ZoneConfig = z.infer<typeof zoneConfigSchema>;
-// The MailZone component declares what it needs; the parsed config must give it that (a compile-time check).
-const _configFitsTheZone: (config: ZoneConfig) => MailZoneSettings = (config) => config;
-void _configFitsTheZone;
 
 /** Top-level keys whose value is plain text in Pulumi config; every other key holds JSON. */
 const TEXT_KEYS = new Set([
