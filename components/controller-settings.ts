@@ -9,10 +9,11 @@ import { didYouMean } from "./nearest-name";
 import { dataKey, objectName, quantity, resourceOverride } from "./setting-values";
 
 /**
- * Every environment variable the controller reads (docs/controller.md), the one list of known keys: the zone's
- * `controller.env` is checked against it, and the controller's own schema (controller/settings.ts) is kept in step
- * with it by a test there. A variable missing here cannot be set through the zone; one listed here that the
- * controller does not read is a typo waiting to pass.
+ * Every environment variable the controller reads, the one list of known keys: the zone's `controller.env` is
+ * checked against it, controller-settings.test.ts keeps it equal to the variables docs/controller.md documents, and
+ * the controller's own schema (controller/settings.ts) may import it (components are below the controller). A
+ * variable missing here cannot be set through the zone; one listed that the controller does not read would let a
+ * typo pass.
  */
 export const CONTROLLER_ENV_KEYS = [
   "MAILCOW_API_URL",
