@@ -4,8 +4,9 @@
  * ClusterRole can only read and patch namespaces (plus, with per-site web certificates, a Role in the zone namespace
  * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and two Secrets:
  * the panel's (the generated bearer token, nothing else) and the controller's own (the Pulumi passphrase), so
- * whoever may read the panel's token cannot decrypt the site stacks' secrets. Mailcow's URL and key come from the zone's controller
- * Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys.
+ * whoever may read the panel's token cannot decrypt the site stacks' secrets. Mailcow's URL and key come from the
+ * zone's controller Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys. An
+ * admission policy (controller-admission.ts) keeps the controller's namespace patches to its own annotations.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
