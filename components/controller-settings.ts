@@ -75,6 +75,9 @@ export type ControllerEnvKey = (typeof CONTROLLER_ENV_KEYS)[number];
 /** The controller's defaults for the two settings the zone's admission policy depends on (controller/settings.ts). */
 export const DEFAULT_ANNOTATION_PREFIX = "voxeil.io";
 export const DEFAULT_SITE_LAYOUT = "namespace-per-site";
+export const SITE_LAYOUTS = ["namespace-per-site", "shared-namespace"] as const;
+/** A DNS-style annotation prefix, as the controller accepts it; the admission policy embeds it in CEL. */
+export const ANNOTATION_PREFIX_PATTERN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Env names that carry secrets; they arrive from Secrets, so `settings` refuses them. */
 export const CONTROLLER_SECRET_ENV = [
@@ -117,6 +120,23 @@ export const controllerSettingsSchema = z
         !(CONTROLLER_SECRET_ENV as readonly string[]).includes(k) &&
         !(CONTROLLER_MANAGED_ENV as readonly string[]).includes(k),
     );
+    // The zone's admission policy is built from these two, so they are checked here rather than at the pod's start.
+    const layout = s.env.SITE_LAYOUT;
+    if (layout !== undefined && !(SITE_LAYOUTS as readonly string[]).includes(layout)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env", "SITE_LAYOUT"],
+        message: `expected one of ${SITE_LAYOUTS.map((l) => JSON.stringify(l)).join(", ")}`,
+      });
+    }
+    const prefix = s.env.ANNOTATION_PREFIX;
+    if (prefix !== undefined && !ANNOTATION_PREFIX_PATTERN.test(prefix)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env", "ANNOTATION_PREFIX"],
+        message: "expected a DNS-style prefix such as voxeil.io (lowercase letters, digits, '-' and '.')",
+      });
+    }
     for (const name of Object.keys(s.env)) {
       if ((CONTROLLER_SECRET_ENV as readonly string[]).includes(name)) {
         ctx.addIssue({

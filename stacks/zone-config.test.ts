@@ -412,6 +412,21 @@ describe("mail-zone:controller", () => {
     });
   });
 
+  it("checks the two env settings the admission policy is built from", () => {
+    const problems = problemsOf({
+      ...base,
+      "mail-zone:controller": JSON.stringify({
+        enabled: true,
+        image: "x:1",
+        env: { SITE_LAYOUT: "shared", ANNOTATION_PREFIX: "x' || true || '" },
+      }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:controller.env.SITE_LAYOUT: got "shared" — expected one of "namespace-per-site", "shared-namespace"',
+      "mail-zone:controller.env.ANNOTATION_PREFIX: got \"x' || true || '\" — expected a DNS-style prefix such as voxeil.io (lowercase letters, digits, '-' and '.')",
+    ]);
+  });
+
   it("refuses secrets among its env settings", () => {
     expect(() =>
       parseZoneConfig({
