@@ -24,6 +24,14 @@ type Obj = Record<string, unknown>;
 const byType = (resources: Array<{ type: string; inputs: Obj }>, type: string) =>
   resources.filter((r) => r.type === type).map((r) => unwrapSecrets(r.inputs) as Obj);
 
+function secretData(p: Awaited<ReturnType<typeof plan>>, name: string): Record<string, string> {
+  const secret = p.resources.find(
+    (r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as Obj | undefined)?.name === name,
+  );
+  if (!secret) throw new Error(`no Secret ${name} in the plan`);
+  return unwrapSecrets(secret.inputs.stringData) as Record<string, string>;
+}
+
 describe("ControllerDeployment", () => {
   it("runs one non-root replica with Recreate, probes, limits, a read-only root and the state volume", async () => {
     const p = await plan();
@@ -72,6 +80,7 @@ describe("ControllerDeployment", () => {
     expect(container.envFrom.map((e) => e.secretRef.name)).toEqual([
       "mail-zone-controller",
       "mail-zone-controller-auth",
+      "mail-zone-controller-state",
     ]);
     const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({
@@ -113,16 +122,22 @@ describe("ControllerDeployment", () => {
     expect(p.outputs.url).toBe("http://mail-zone-controller.platform.svc.cluster.local:8080");
   });
 
-  it("generates the token and passphrase into a Secret and nowhere else in plain text", async () => {
+  it("generates the token and passphrase into Secrets and nowhere else in plain text", async () => {
     const p = await plan();
     expect(isWrappedSecret(p.outputs.token)).toBe(true);
-    const secret = p.resources.find((r) => r.type === "kubernetes:core/v1:Secret");
-    const data = unwrapSecrets(secret?.inputs.stringData) as Record<string, string>;
+    const data = secretData(p, "mail-zone-controller-auth");
     const token = (p.outputs.token as unknown as { value: string }).value;
     expect(data.CONTROLLER_TOKENS).toBe(token);
-    expect(data.PULUMI_CONFIG_PASSPHRASE.length).toBeGreaterThanOrEqual(32);
+    expect(secretData(p, "mail-zone-controller-state").PULUMI_CONFIG_PASSPHRASE.length).toBeGreaterThanOrEqual(32);
     const rendered = JSON.stringify(p.resources.map((r) => redactSecrets(r.inputs)));
     for (const value of [...p.secretValues, token]) expect(rendered).not.toContain(value);
+  });
+
+  it("gives the panel a Secret holding its token and nothing else: the passphrase is apart", async () => {
+    const p = await plan();
+    expect(p.outputs.secret).toBe("mail-zone-controller-auth");
+    expect(Object.keys(secretData(p, "mail-zone-controller-auth"))).toEqual(["CONTROLLER_TOKENS"]);
+    expect(Object.keys(secretData(p, "mail-zone-controller-state"))).toEqual(["PULUMI_CONFIG_PASSPHRASE"]);
   });
 
   it("lists each env name once, a setting replacing the default of the same name", async () => {
@@ -137,8 +152,6 @@ describe("ControllerDeployment", () => {
 
   it("accepts extra tokens for rotation", async () => {
     const p = await plan({ extraTokens: ["o".repeat(40)] });
-    const secret = p.resources.find((r) => r.type === "kubernetes:core/v1:Secret");
-    const data = unwrapSecrets(secret?.inputs.stringData) as Record<string, string>;
-    expect(data.CONTROLLER_TOKENS.split(",")).toHaveLength(2);
+    expect(secretData(p, "mail-zone-controller-auth").CONTROLLER_TOKENS.split(",")).toHaveLength(2);
   });
 });

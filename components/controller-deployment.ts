@@ -2,22 +2,33 @@
  * The controller in the platform namespace: one replica (runs are serialised per site in memory, and the Pulumi
  * state lives on a ReadWriteOnce volume, so two pods must never overlap: `Recreate`), a ServiceAccount whose
  * ClusterRole can only read and patch namespaces (plus, with per-site web certificates, a Role in the zone namespace
- * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and a
- * Secret with a generated bearer token and Pulumi passphrase. Mailcow's URL and key come from the zone's controller
- * Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys.
+ * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and two Secrets:
+ * the panel's (the generated bearer token, nothing else) and the controller's own (the Pulumi passphrase), so
+ * whoever may read the panel's token cannot decrypt the site stacks' secrets. Mailcow's URL and key come from the
+ * zone's controller Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys. An
+ * admission policy (controller-admission.ts) keeps the controller's namespace patches to its own annotations.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { ControllerAdmission } from "./controller-admission";
+import { type ControllerEnv, DEFAULT_ANNOTATION_PREFIX, DEFAULT_SITE_LAYOUT } from "./controller-settings";
 import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
 
 export const CONTROLLER_NAME = "mail-zone-controller";
 export const CONTROLLER_PORT = 8080;
-/** Keys of the generated auth Secret (env names the controller reads). */
+/** Keys of the generated Secrets (env names the controller reads). */
 export const CONTROLLER_AUTH_KEYS = {
+  /** In the panel's Secret (`mail-zone-controller-auth`). */
   tokens: "CONTROLLER_TOKENS",
+  /** In the controller's own Secret (`mail-zone-controller-state`); the panel is never given it. */
   statePassphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
 } as const;
+
+/** The panel's Secret: the bearer tokens only. */
+export const CONTROLLER_AUTH_SECRET = `${CONTROLLER_NAME}-auth`;
+/** The controller's own Secret: the passphrase of the site stacks' secrets provider. */
+export const CONTROLLER_STATE_SECRET = `${CONTROLLER_NAME}-state`;
 
 export interface ControllerDeploymentArgs {
   /** The platform namespace (must exist; it also holds the zone's controller Secret). */
@@ -27,7 +38,7 @@ export interface ControllerDeploymentArgs {
   /** The zone's controller Secret (`MAILCOW_API_URL`, `MAILCOW_API_KEY`, `MAILCOW_HOSTNAME`). */
   mailcowSecretName: pulumi.Input<string>;
   /** Non-secret settings (docs/controller.md), e.g. `{ SITE_LAYOUT: "shared-namespace", DNS_PROVIDER: "cloudflare" }`. */
-  settings?: Record<string, pulumi.Input<string>>;
+  settings?: ControllerEnv<pulumi.Input<string>>;
   /** A Secret holding the Cloudflare API token, when DNS_PROVIDER is cloudflare. */
   cloudflareTokenSecret?: { name: pulumi.Input<string>; key: pulumi.Input<string> };
   /** Size of the state volume (Pulumi file backend, per-site work dirs, plugin cache). Default 1Gi. */
@@ -94,12 +105,18 @@ export class ControllerDeployment extends pulumi.ComponentResource {
     const authSecret = new k8s.core.v1.Secret(
       `${name}-auth`,
       {
-        metadata: { name: `${CONTROLLER_NAME}-auth`, namespace: ns, labels },
+        metadata: { name: CONTROLLER_AUTH_SECRET, namespace: ns, labels },
         type: "Opaque",
-        stringData: {
-          [CONTROLLER_AUTH_KEYS.tokens]: pulumi.secret(tokens),
-          [CONTROLLER_AUTH_KEYS.statePassphraseEnv]: passphrase.result,
-        },
+        stringData: { [CONTROLLER_AUTH_KEYS.tokens]: pulumi.secret(tokens) },
+      },
+      parent,
+    );
+    const stateSecret = new k8s.core.v1.Secret(
+      `${name}-state`,
+      {
+        metadata: { name: CONTROLLER_STATE_SECRET, namespace: ns, labels },
+        type: "Opaque",
+        stringData: { [CONTROLLER_AUTH_KEYS.statePassphraseEnv]: pulumi.secret(passphrase.result) },
       },
       parent,
     );
@@ -109,7 +126,8 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       { metadata: { name: CONTROLLER_NAME, namespace: ns, labels } },
       parent,
     );
-    // Namespaces only: find sites and write their mail annotations. Nothing else in the cluster.
+    // Namespaces only: find sites and write their mail annotations. Nothing else in the cluster. RBAC cannot narrow
+    // a patch to some keys; the admission policy below refuses any change but the controller's own annotations.
     const role = new k8s.rbac.v1.ClusterRole(
       `${name}-role`,
       {
@@ -124,6 +142,19 @@ export class ControllerDeployment extends pulumi.ComponentResource {
         metadata: { name: CONTROLLER_NAME, labels },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
         subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+      },
+      parent,
+    );
+
+    const settings = args.settings ?? {};
+    new ControllerAdmission(
+      `${name}-admission`,
+      {
+        serviceAccount: { namespace: account.metadata.namespace, name: account.metadata.name },
+        layout: pulumi
+          .output(settings.SITE_LAYOUT ?? DEFAULT_SITE_LAYOUT)
+          .apply((layout) => (layout === "shared-namespace" ? "shared-namespace" : "namespace-per-site")),
+        annotationPrefix: settings.ANNOTATION_PREFIX ?? DEFAULT_ANNOTATION_PREFIX,
       },
       parent,
     );
@@ -219,6 +250,7 @@ export class ControllerDeployment extends pulumi.ComponentResource {
                   envFrom: [
                     { secretRef: { name: args.mailcowSecretName } },
                     { secretRef: { name: authSecret.metadata.name } },
+                    { secretRef: { name: stateSecret.metadata.name } },
                   ],
                   env,
                   startupProbe: probe("/healthz", 5, 24),

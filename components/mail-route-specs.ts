@@ -2,14 +2,14 @@
  * Pure builders for the TCP side of Traefik: one IngressRouteTCP spec per mail entrypoint, each sending PROXY v2 to
  * Mailcow's PROXY listener for that port, so Postfix and Dovecot see the client's address instead of Traefik's.
  */
-import type { TraefikSettings } from "../stacks/zone-config";
 import { type MailEntrypoint, PROXY_LISTENERS } from "./mailcow-endpoints";
+import type { ProxyProtocolMode } from "./traefik-settings";
 import { IMPLICIT_TLS_ENTRYPOINTS } from "./traefik-values";
 
 /** The ServersTransportTCP that carries PROXY v2 (Traefik ≥ 3.5.2). */
 export const PROXY_TRANSPORT_NAME = "mailcow-proxy-v2";
 
-export type ProxyProtocolMode = TraefikSettings["proxyProtocolMode"];
+export type { ProxyProtocolMode };
 
 export interface TcpRouteService {
   name: string;

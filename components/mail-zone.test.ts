@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planProgram } from "../stacks/preview/engine";
+import { planProgram, unwrapSecrets } from "../stacks/preview/engine";
 import { parseZoneConfig } from "../stacks/zone-config";
 import { MailZone } from "./mail-zone";
 
@@ -38,13 +38,14 @@ describe("MailZone", () => {
       "kubernetes:traefik.io/v1alpha1:ServersTransportTCP",
       "kubernetes:traefik.io/v1alpha1:IngressRouteTCP",
       "kubernetes:traefik.io/v1alpha1:IngressRoute",
-      "kubernetes:traefik.io/v1alpha1:Middleware",
       "kubernetes:cert-manager.io/v1:Certificate",
       "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     ]) {
       expect(kinds).toContain(kind);
     }
     expect(kinds.filter((t) => t.startsWith("cloudflare:"))).toEqual([]);
+    // The admin allow-list is empty by default: no Middleware, and no route to the UI and API.
+    expect(kinds).not.toContain("kubernetes:traefik.io/v1alpha1:Middleware");
     expect(plan.outputs).toEqual({
       apiUrl: "http://mailcow-nginx.mail-zone.svc.cluster.local:8080",
       namespace: "mail-zone",
@@ -77,6 +78,18 @@ describe("MailZone", () => {
     const outside = namespaced.filter((m) => m.namespace !== "mail");
     expect(outside.map((m) => `${m.namespace}/${m.name}`).sort()).toEqual(["kube-system/traefik", "panel/mailcow-api"]);
     expect(plan.outputs.apiUrl).toBe("http://mailcow-nginx.mail.svc.cluster.local:8080");
+  });
+
+  it("points the controller at Mailcow's in-cluster Service, not at the mail host behind the admin allow-list", async () => {
+    const plan = await planZone({ controller: { enabled: true, image: "registry.example.com/c:1" } });
+    const secret = plan.resources.find(
+      (r) =>
+        r.type === "kubernetes:core/v1:Secret" &&
+        (r.inputs.metadata as { name: string }).name === "mail-zone-controller",
+    );
+    const data = unwrapSecrets(secret?.inputs.stringData) as Record<string, string>;
+    expect(data.MAILCOW_API_URL).toBe("http://mailcow-nginx.mail-zone.svc.cluster.local:8080");
+    expect(data.MAILCOW_API_URL).not.toContain("mail.example.com");
   });
 
   it("hands the controller the API URL it is given (external Mailcow)", async () => {

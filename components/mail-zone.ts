@@ -3,28 +3,52 @@
  * The lead wires Mailcow's workloads, the controller and backups in here; what they need is exposed below.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ZoneConfig } from "../stacks/zone-config";
+import type { BackupSettings } from "./backup-settings";
 import { ZoneBackups } from "./backups";
+import type { ClusterSettings } from "./cluster-settings";
 import { ControllerDeployment } from "./controller-deployment";
+import type { ControllerEnv, ControllerSettings } from "./controller-settings";
+import type { DnsSettings } from "./dns-settings";
 import { MailHostDns } from "./mail-host-dns";
 import { MailRoutes } from "./mail-routes";
+import type { MailcowSettings } from "./mailcow/settings";
 import { MailcowWorkloads } from "./mailcow/workloads";
 import { MAILCOW_TLS_SECRET } from "./mailcow-endpoints";
 import { NetworkPolicies } from "./network-policies";
 import { TraefikEntrypoints } from "./traefik-entrypoints";
+import type { TraefikSettings } from "./traefik-settings";
 import { enabledEntrypoints } from "./traefik-values";
 import { WebIngress } from "./web-ingress";
+import type { WebSettings } from "./web-settings";
 import { ZoneNamespace } from "./zone-namespace";
 import { ZoneSecrets } from "./zone-secrets";
 
+/** What the zone needs, section by section; stacks/zone-config.ts parses Pulumi config into this shape. */
+export interface MailZoneSettings {
+  hostname: string;
+  namespace: string;
+  platformNamespace: string;
+  controllerSecretName: string;
+  publicIPv4: string;
+  publicIPv6?: string;
+  timezone: string;
+  traefik: TraefikSettings;
+  web: WebSettings;
+  cluster: ClusterSettings;
+  dns: DnsSettings;
+  mailcow: MailcowSettings;
+  backup: BackupSettings;
+  controller: ControllerSettings;
+}
+
 export interface MailZoneArgs {
-  config: ZoneConfig;
+  config: MailZoneSettings;
   /** Mailcow's API base URL for the controller; defaults to the in-cluster nginx Service (set it in external mode). */
   mailcowApiUrl?: pulumi.Input<string>;
 }
 
 export class MailZone extends pulumi.ComponentResource {
-  readonly config: ZoneConfig;
+  readonly config: MailZoneSettings;
   /** The zone namespace's name, resolved after the Namespace exists: use it so children wait for the namespace. */
   readonly namespace: pulumi.Output<string>;
   readonly mailcowSecretName: string;
@@ -88,10 +112,10 @@ export class MailZone extends pulumi.ComponentResource {
     if (controller.enabled && controller.image) {
       const siteWebTls = controller.env.SITE_WEB_TLS_ISSUER !== undefined && controller.env.SITE_WEB_TLS_ISSUER !== "";
       // The sites' web objects go where the Role is: this zone's namespace, unless the operator says otherwise.
-      const controllerEnv: Record<string, pulumi.Input<string>> = siteWebTls &&
-      controller.env.SITE_WEB_TLS_NAMESPACE === undefined
-        ? { ...controller.env, SITE_WEB_TLS_NAMESPACE: this.namespace }
-        : controller.env;
+      const controllerEnv: ControllerEnv<pulumi.Input<string>> =
+        siteWebTls && controller.env.SITE_WEB_TLS_NAMESPACE === undefined
+          ? { ...controller.env, SITE_WEB_TLS_NAMESPACE: this.namespace }
+          : controller.env;
       this.controller = new ControllerDeployment(
         `${name}-controller`,
         {

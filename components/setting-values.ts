@@ -37,3 +37,31 @@ export const resourceOverride = z
   })
   .strict();
 export type ResourceOverride = z.infer<typeof resourceOverride>;
+
+/** A string checked by `test`; a wrong type and a wrong value both say what is expected, in the zone's words. */
+export function described(what: string, test: (value: string) => boolean) {
+  return z.string({ error: `expected ${what}` }).refine(test, { error: `expected ${what}` });
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function isDnsLabel(value: string): boolean {
+  return DNS_LABEL.test(value);
+}
+
+/** A lowercase fully qualified domain name with at least two labels, no trailing dot. */
+export function isFqdn(value: string): boolean {
+  if (value.length > 253) return false;
+  const labels = value.split(".");
+  return labels.length >= 2 && labels.every((l) => DNS_LABEL.test(l)) && !/^[0-9]+$/.test(labels.at(-1) ?? "");
+}
+
+export const fqdn = described("a lowercase fully qualified domain name like mail.example.com", isFqdn);
+export const dnsLabel = described("a Kubernetes name: lowercase letters, digits and '-', at most 63", isDnsLabel);
+export const dnsSubdomain = described(
+  "a Kubernetes object name: lowercase letters, digits, '-' and '.'",
+  (v) => v.length <= 253 && v.split(".").every((l) => DNS_LABEL.test(l)),
+);
+export const labelMap = z
+  .record(z.string().min(1), z.string())
+  .refine((m) => Object.keys(m).length > 0, { error: "expected at least one label" });

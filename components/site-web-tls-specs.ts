@@ -4,7 +4,6 @@
  * route's Secret exists, `mta-sts.<domain>` and friends are served with the site's certificate instead of the mail
  * host's. The paths are exactly those the zone's `HostRegexp` route opens on these hosts (web-route-specs.ts).
  */
-import type { WebTlsSettings } from "../stacks/site-config";
 import { MAILCOW_SERVICES, MAILCOW_WEB_PORT } from "./mailcow-endpoints";
 import {
   anyPathPrefix,
@@ -13,6 +12,17 @@ import {
   type IngressRouteSpec,
   OPEN_ROUTE_PRIORITY,
 } from "./web-route-specs";
+
+/**
+ * What a site's web certificate needs: the site stack's `webTls` settings (stacks/site-config.ts parses them)
+ * are this shape; declared here so the component does not reach up into stacks/.
+ */
+export interface WebTlsSettings {
+  /** The zone namespace, where the Certificate and IngressRoute go. */
+  namespace: string;
+  issuer: { kind: "ClusterIssuer" | "Issuer"; name: string };
+  entrypoint: string;
+}
 
 /** Above the zone's client-configuration route, so a site's own hosts always take the site's route. */
 export const SITE_WEB_ROUTE_PRIORITY = OPEN_ROUTE_PRIORITY + 50;

@@ -9,9 +9,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { WebTlsSettings } from "../stacks/site-config";
 import { zoneLabels } from "./labels";
-import { siteCertificateSpec, siteWebRouteSpec, siteWebTlsName, siteWebTlsSecretName } from "./site-web-tls-specs";
+import {
+  siteCertificateSpec,
+  siteWebRouteSpec,
+  siteWebTlsName,
+  siteWebTlsSecretName,
+  type WebTlsSettings,
+} from "./site-web-tls-specs";
 
 export const SITE_WEB_TLS_TYPE = "mail-zone:site:SiteWebTls";
 

@@ -4,8 +4,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { TraefikSettings } from "../stacks/zone-config";
 import { zoneLabels } from "./labels";
+import type { TraefikSettings } from "./traefik-settings";
 import { traefikValuesYaml } from "./traefik-values";
 
 /** Where k3s keeps its packaged Traefik HelmChart; a HelmChartConfig must sit beside it with the same name. */

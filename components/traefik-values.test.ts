@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseZoneConfig, type TraefikSettings } from "../stacks/zone-config";
+import { parseZoneConfig } from "../stacks/zone-config";
+import type { TraefikSettings } from "./traefik-settings";
 import { enabledEntrypoints, MAIL_PUBLIC_PORTS, traefikChartValues, traefikValuesYaml } from "./traefik-values";
 
 function traefik(settings: Record<string, unknown> = {}): TraefikSettings {

@@ -3,8 +3,8 @@
  * them. No Pulumi here, so the values can be tested and printed on their own.
  */
 import { stringify } from "yaml";
-import type { TraefikSettings } from "../stacks/zone-config";
 import type { MailEntrypoint } from "./mailcow-endpoints";
+import type { TraefikSettings } from "./traefik-settings";
 
 /** Public port of every mail entrypoint (what clients connect to). */
 export const MAIL_PUBLIC_PORTS: Record<MailEntrypoint, number> = {

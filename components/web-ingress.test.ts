@@ -92,12 +92,10 @@ describe("WebIngress", () => {
     });
   });
 
-  it("allows the cluster's networks and the configured CIDRs through the admin middleware", () => {
+  it("allows exactly the configured CIDRs through the admin middleware, not the cluster's networks", () => {
     const [middleware] = byKind("traefik.io/v1alpha1:Middleware");
     expect(middleware.metadata).toMatchObject({ name: ADMIN_ALLOWLIST_MIDDLEWARE, namespace: "mail-zone" });
-    expect(middleware.spec).toEqual({
-      ipAllowList: { sourceRange: ["10.42.0.0/16", "10.43.0.0/16", "198.51.100.0/24"] },
-    });
+    expect(middleware.spec).toEqual({ ipAllowList: { sourceRange: ["198.51.100.0/24"] } });
   });
 
   it("serves the mail host on websecure with the certificate, every route to Mailcow's nginx web port", () => {
@@ -146,11 +144,56 @@ describe("WebIngress", () => {
   });
 });
 
+describe("WebIngress with the default, empty allow-list", () => {
+  let closed: Plan<void>;
+  beforeAll(async () => {
+    const defaults = parseZoneConfig({
+      "mail-zone:hostname": "mail.example.com",
+      "mail-zone:publicIPv4": "203.0.113.10",
+    });
+    closed = await planProgram(
+      () => {
+        new WebIngress("web", {
+          namespace: "mail-zone",
+          hostname: "mail.example.com",
+          web: defaults.web,
+          cluster: defaults.cluster,
+        });
+      },
+      { project: "mail-zone", stack: "test" },
+    );
+  });
+  const routes = (): WebRoute[] => {
+    const route = closed.resources.find((r) => r.type === "kubernetes:traefik.io/v1alpha1:IngressRoute");
+    return (route?.inputs as { spec: IngressRouteSpec } | undefined)?.spec.routes ?? [];
+  };
+
+  it("declares no Middleware, since Traefik refuses an allow-list without ranges", () => {
+    expect(closed.resources.map((r) => r.type)).not.toContain("kubernetes:traefik.io/v1alpha1:Middleware");
+  });
+
+  it.each([["/"], ["/admin"], ["/api/v1/get/domain/all"], ["/rspamd/"]])(
+    "has no route for %s on the mail host, so Traefik answers 404 to everyone, tenant pods included",
+    (path) => {
+      expect(routeFor(routes(), "mail.example.com", path)).toBeUndefined();
+    },
+  );
+
+  it("still serves webmail and client configuration to everyone", () => {
+    expect(routes().length).toBeGreaterThan(0);
+    expect(routeFor(routes(), "mail.example.com", "/SOGo/")).toBeDefined();
+    expect(routeFor(routes(), "autoconfig.example.org", "/mail/config-v1.1.xml")).toBeDefined();
+  });
+});
+
 describe("adminSourceRange", () => {
-  it("is only the cluster's pod and service networks when the allow-list is empty", () => {
-    expect(adminSourceRange({ adminAllowList: [] }, { podCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" })).toEqual([
-      "10.42.0.0/16",
-      "10.43.0.0/16",
-    ]);
+  const cluster = { podCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" };
+
+  it("is empty when the allow-list is empty: the cluster's own networks are never added", () => {
+    expect(adminSourceRange({ adminAllowList: [] }, cluster)).toEqual([]);
+  });
+
+  it("refuses a range reaching into the pod network, where tenants live", () => {
+    expect(() => adminSourceRange({ adminAllowList: ["10.0.0.0/8"] }, cluster)).toThrow(/tenants' pods live there/);
   });
 });

@@ -4,10 +4,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSettings, WebSettings } from "../stacks/zone-config";
+import type { ClusterSettings } from "./cluster-settings";
 import { zoneLabels } from "./labels";
 import { MAILCOW_TLS_SECRET } from "./mailcow-endpoints";
 import { ADMIN_ALLOWLIST_MIDDLEWARE, adminSourceRange, certificateDnsNames, webRouteSpec } from "./web-route-specs";
+import type { WebSettings } from "./web-settings";
 
 export interface WebIngressArgs {
   namespace: pulumi.Input<string>;
@@ -40,25 +41,30 @@ export class WebIngress extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const middleware = new k8s.apiextensions.CustomResource(
-      `${name}-admin-allowlist`,
-      {
-        apiVersion: "traefik.io/v1alpha1",
-        kind: "Middleware",
-        metadata: { name: ADMIN_ALLOWLIST_MIDDLEWARE, namespace: args.namespace, labels },
-        spec: { ipAllowList: { sourceRange: adminSourceRange(args.web, args.cluster) } },
-      },
-      { parent: this },
-    );
+    // Traefik refuses an empty sourceRange; with no allowed address there is no Middleware and no admin route.
+    const sourceRange = adminSourceRange(args.web, args.cluster);
+    const middleware =
+      sourceRange.length > 0
+        ? new k8s.apiextensions.CustomResource(
+            `${name}-admin-allowlist`,
+            {
+              apiVersion: "traefik.io/v1alpha1",
+              kind: "Middleware",
+              metadata: { name: ADMIN_ALLOWLIST_MIDDLEWARE, namespace: args.namespace, labels },
+              spec: { ipAllowList: { sourceRange } },
+            },
+            { parent: this },
+          )
+        : undefined;
     new k8s.apiextensions.CustomResource(
       `${name}-route`,
       {
         apiVersion: "traefik.io/v1alpha1",
         kind: "IngressRoute",
         metadata: { name: "mailcow-web", namespace: args.namespace, labels },
-        spec: webRouteSpec(args.hostname, args.web.entrypoint),
+        spec: webRouteSpec(args.hostname, args.web.entrypoint, sourceRange.length > 0),
       },
-      { parent: this, dependsOn: [middleware] },
+      { parent: this, dependsOn: middleware ? [middleware] : [] },
     );
     this.registerOutputs({ tlsSecretName: this.tlsSecretName });
   }

@@ -1,9 +1,11 @@
 /**
  * Pure builders for Mailcow's web side behind Traefik: which paths are open to everyone (webmail, ActiveSync,
- * client autoconfiguration, MTA-STS) and which sit behind the admin allow-list (the Mailcow UI and its API).
+ * client autoconfiguration, MTA-STS) and which sit behind the admin allow-list (the Mailcow UI and its API). With
+ * an empty allow-list there is no route to the UI and API at all (Traefik answers 404): reachable from nowhere.
  */
-import type { ClusterSettings, WebSettings } from "../stacks/zone-config";
+import type { ClusterSettings } from "./cluster-settings";
 import { MAILCOW_SERVICES, MAILCOW_TLS_SECRET, MAILCOW_WEB_PORT } from "./mailcow-endpoints";
+import { adminAllowListProblems, type WebSettings } from "./web-settings";
 
 export const ADMIN_ALLOWLIST_MIDDLEWARE = "mailcow-admin-allowlist";
 
@@ -44,9 +46,19 @@ export function certificateDnsNames(hostname: string): string[] {
   return [hostname, ...CLIENT_CONFIG_HOST_PREFIXES.map((prefix) => `${prefix}.${hostname}`)];
 }
 
-/** Who may reach the UI and API: the cluster itself (pods and services) plus the configured CIDRs. */
+/**
+ * Who may reach the UI and API through Traefik: the operator's listed ranges and nothing else. The cluster's own
+ * networks are never added (tenants' pods live there) and a listed range overlapping them is refused; the
+ * controller needs no entry, it calls Mailcow's in-cluster Service.
+ */
 export function adminSourceRange(web: Pick<WebSettings, "adminAllowList">, cluster: ClusterSettings): string[] {
-  return [...new Set([cluster.podCidr, cluster.serviceCidr, ...web.adminAllowList])];
+  const problems = adminAllowListProblems(web, cluster);
+  if (problems.length > 0) {
+    throw new Error(
+      `web.adminAllowList: ${problems.map((p) => `${web.adminAllowList[p.index]}: ${p.message}`).join("; ")}`,
+    );
+  }
+  return [...new Set(web.adminAllowList)];
 }
 
 /** `(PathPrefix(`a`) || PathPrefix(`b`))`. */
@@ -59,33 +71,41 @@ export function clientConfigHostsMatch(): string {
   return `(${CLIENT_CONFIG_HOST_PREFIXES.map((p) => `HostRegexp(\`^${p}\\..+$\`)`).join(" || ")})`;
 }
 
-export function webRouteSpec(hostname: string, entrypoint: string): IngressRouteSpec {
+/** The mail host's routes; `adminReachable` false (an empty allow-list) leaves out the UI and API route. */
+export function webRouteSpec(hostname: string, entrypoint: string, adminReachable: boolean): IngressRouteSpec {
   const nginx: WebRouteService = { name: MAILCOW_SERVICES.nginx, port: MAILCOW_WEB_PORT };
   const host = `Host(\`${hostname}\`)`;
   return {
     entryPoints: [entrypoint],
-    routes: [
-      {
-        kind: "Rule",
-        match: `${host} && ${anyPathPrefix(OPEN_PATH_PREFIXES)}`,
-        priority: OPEN_ROUTE_PRIORITY,
-        services: [nginx],
-      },
-      {
-        kind: "Rule",
-        match: `${clientConfigHostsMatch()} && ${anyPathPrefix(CLIENT_CONFIG_PATH_PREFIXES)}`,
-        priority: OPEN_ROUTE_PRIORITY,
-        services: [nginx],
-      },
-      {
-        // Everything else on the mail host: the Mailcow UI (admin, domain admin, user pages) and `/api`.
-        kind: "Rule",
-        match: host,
-        priority: RESTRICTED_ROUTE_PRIORITY,
-        middlewares: [{ name: ADMIN_ALLOWLIST_MIDDLEWARE }],
-        services: [nginx],
-      },
-    ],
+    routes: [...openRoutes(host, nginx), ...(adminReachable ? [restrictedRoute(host, nginx)] : [])],
     tls: { secretName: MAILCOW_TLS_SECRET },
+  };
+}
+
+function openRoutes(host: string, nginx: WebRouteService): WebRoute[] {
+  return [
+    {
+      kind: "Rule",
+      match: `${host} && ${anyPathPrefix(OPEN_PATH_PREFIXES)}`,
+      priority: OPEN_ROUTE_PRIORITY,
+      services: [nginx],
+    },
+    {
+      kind: "Rule",
+      match: `${clientConfigHostsMatch()} && ${anyPathPrefix(CLIENT_CONFIG_PATH_PREFIXES)}`,
+      priority: OPEN_ROUTE_PRIORITY,
+      services: [nginx],
+    },
+  ];
+}
+
+function restrictedRoute(host: string, nginx: WebRouteService): WebRoute {
+  return {
+    // Everything else on the mail host: the Mailcow UI (admin, domain admin, user pages) and `/api`.
+    kind: "Rule",
+    match: host,
+    priority: RESTRICTED_ROUTE_PRIORITY,
+    middlewares: [{ name: ADMIN_ALLOWLIST_MIDDLEWARE }],
+    services: [nginx],
   };
 }

@@ -64,17 +64,81 @@ describe("parseZoneConfig", () => {
     ).not.toThrow();
   });
 
-  it("rejects an unknown key, naming it and listing the known ones", () => {
-    const problems = problemsOf({ ...required, "mail-zone:hostnme": "mail.example.com" });
+  it("rejects an unknown key, naming it and the key it was meant to be", () => {
+    const problems = problemsOf({ ...required, "mail-zone:timezon": "Europe/Berlin" });
+    expect(problems).toEqual([
+      'mail-zone:timezon: got "Europe/Berlin" — expected no such key; did you mean mail-zone:timezone?',
+    ]);
+  });
+
+  it("lists the known keys when an unknown key is near none of them", () => {
+    const problems = problemsOf({ ...required, "mail-zone:colour": "blue" });
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(
-      /^mail-zone:hostnme: got "mail\.example\.com" — expected no such key; known keys: hostname,/,
+    expect(problems[0]).toMatch(/^mail-zone:colour: got "blue" — expected no such key; known keys: hostname,/);
+  });
+
+  it("rejects an unknown nested key with its full path and the nearest known key", () => {
+    const problems = problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ proxyProtocolMod: "service" }) });
+    expect(problems).toEqual([
+      'mail-zone:traefik.proxyProtocolMod: got "service" — expected no such key; did you mean mail-zone:traefik.proxyProtocolMode?',
+    ]);
+  });
+
+  it("finds the nearest key inside a union's variant and a deeper map", () => {
+    expect(
+      problemsOf({
+        ...required,
+        "mail-zone:dns": JSON.stringify({ provider: "cloudflare", zone: "example.com", acountId: "x" }),
+      }),
+    ).toEqual(['mail-zone:dns.acountId: got "x" — expected no such key; did you mean mail-zone:dns.accountId?']);
+    expect(
+      problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ optionalEntrypoints: { seive: true } }) }),
+    ).toEqual([
+      "mail-zone:traefik.optionalEntrypoints.seive: got true — expected no such key; did you mean mail-zone:traefik.optionalEntrypoints.sieve?",
+    ]);
+  });
+
+  it("refuses a misspelt config namespace, naming the stray key and the one meant", () => {
+    const problems = problemsOf({ ...required, "mailzone:timezone": "Europe/Berlin" });
+    expect(problems).toEqual([
+      'mailzone:timezone: got "Europe/Berlin" — expected no such namespace: the zone\'s settings are under mail-zone:; did you mean mail-zone:timezone?',
+    ]);
+  });
+
+  it("names the stray key when a required setting was set under a misspelt namespace", () => {
+    const problems = problemsOf({ "mailzone:hostname": "mail.example.com", "mail-zone:publicIPv4": "203.0.113.10" });
+    expect(problems).toEqual([
+      'mailzone:hostname: got "mail.example.com" — expected no such namespace: the zone\'s settings are under mail-zone:; did you mean mail-zone:hostname?',
+      "mail-zone:hostname: got nothing — expected a lowercase fully qualified domain name like mail.example.com; mailzone:hostname is set instead: did you mean mail-zone:hostname?",
+    ]);
+  });
+
+  it("catches separator and one-letter slips of the namespace, and hides a secret stray value", () => {
+    expect(problemsOf({ ...required, "mail_zone:timezone": "Etc/UTC" })[0]).toMatch(/^mail_zone:timezone: got/);
+    expect(problemsOf({ ...required, "mial-zone:timezone": "Etc/UTC" })[0]).toMatch(/^mial-zone:timezone: got/);
+    expect(problemsOf({ ...required, "mailzone:backup": "{}" }, ["mailzone:backup"])[0]).toMatch(
+      /^mailzone:backup: got \[secret\] —/,
     );
   });
 
-  it("rejects an unknown nested key with its full path", () => {
-    const problems = problemsOf({ ...required, "mail-zone:traefik": JSON.stringify({ proxyProtocolMod: "service" }) });
-    expect(problems).toEqual(['mail-zone:traefik.proxyProtocolMod: got "service" — expected no such key']);
+  it("leaves the providers' namespaces alone, even short ones", () => {
+    expect(() =>
+      parseZoneConfig({ ...required, "random:x": "1", "pulumi:template": "t", "mailcow:x": "1", "aws:region": "x" }),
+    ).not.toThrow();
+  });
+
+  it("words a number below its minimum in the zone's terms, not the schema library's", () => {
+    const problems = problemsOf({ ...required, "mail-zone:backup": JSON.stringify({ retentionDays: -3 }) });
+    expect(problems).toEqual(["mail-zone:backup.retentionDays: got -3 — expected a number of at least 1"]);
+  });
+
+  it("words a number above its maximum and a list that is too short the same way", () => {
+    expect(problemsOf({ ...required, "mail-zone:backup": JSON.stringify({ retentionDays: 99999 }) })).toEqual([
+      "mail-zone:backup.retentionDays: got 99999 — expected a number of at most 3650",
+    ]);
+    const tooShort = problemsOf({ ...required, "mail-zone:mailcow": JSON.stringify({ apiAllowFrom: [] }) });
+    expect(tooShort).toEqual(["mail-zone:mailcow.apiAllowFrom: got [] — expected a list of at least 1 entries"]);
+    for (const p of [...tooShort]) expect(p).not.toMatch(/Too (small|big)/);
   });
 
   it("names a missing mail hostname and what it should be", () => {
@@ -97,6 +161,69 @@ describe("parseZoneConfig", () => {
   it("names a bad cluster CIDR", () => {
     const problems = problemsOf({ ...required, "mail-zone:cluster": JSON.stringify({ podCidr: "10.42.0.0/33" }) });
     expect(problems[0]).toMatch(/^mail-zone:cluster\.podCidr: got "10\.42\.0\.0\/33" — expected a CIDR/);
+  });
+
+  it("refuses a cluster network of /0, which would trust every address on the internet", () => {
+    const problems = problemsOf({ ...required, "mail-zone:cluster": JSON.stringify({ podCidr: "0.0.0.0/0" }) });
+    expect(problems).toEqual([
+      'mail-zone:cluster.podCidr: got "0.0.0.0/0" — expected a narrower range: /0 would trust every address on the internet',
+    ]);
+  });
+
+  it("refuses a public range as the service network, naming the private ranges it expects", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:cluster": JSON.stringify({ serviceCidr: "198.51.100.0/24" }),
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^mail-zone:cluster\.serviceCidr: got "198\.51\.100\.0\/24" — expected a private range \(10\.0\.0\.0\/8/,
+    );
+    expect(problems[0]).toContain("a public range would trust internet clients");
+  });
+
+  it("refuses an IPv6 /0 as the pod network too", () => {
+    const problems = problemsOf({ ...required, "mail-zone:cluster": JSON.stringify({ podCidr: "::/0" }) });
+    expect(problems).toEqual([
+      'mail-zone:cluster.podCidr: got "::/0" — expected a narrower range: /0 would trust every address on the internet',
+    ]);
+  });
+
+  it("refuses an admin allow-list entry overlapping the pod network, saying tenants live there", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["198.51.100.0/24", "10.42.7.0/24"] }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[1]: got "10.42.7.0/24" — expected no address of the pod network (10.42.0.0/16): tenants\' pods live there, so any tenant could reach the admin UI',
+    ]);
+  });
+
+  it("refuses an admin allow-list entry covering both cluster networks, naming both", () => {
+    const problems = problemsOf({
+      ...required,
+      "mail-zone:cluster": JSON.stringify({ podCidr: "10.42.0.0/16", serviceCidr: "10.96.0.0/12" }),
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["10.0.0.0/8"] }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[0]: got "10.0.0.0/8" — expected no address of the pod network (10.42.0.0/16) or the service network (10.96.0.0/12): tenants\' pods live there, so any tenant could reach the admin UI',
+    ]);
+  });
+
+  it("accepts an allow-list of the operator's own addresses next to a custom service network", () => {
+    const config = parseZoneConfig({
+      ...required,
+      "mail-zone:cluster": JSON.stringify({ serviceCidr: "10.96.0.0/12" }),
+      "mail-zone:web": JSON.stringify({ adminAllowList: ["10.43.0.0/24", "192.168.1.0/24"] }),
+    });
+    expect(config.web.adminAllowList).toEqual(["10.43.0.0/24", "192.168.1.0/24"]);
+  });
+
+  it("refuses an admin allow-list of /0", () => {
+    const problems = problemsOf({ ...required, "mail-zone:web": JSON.stringify({ adminAllowList: ["0.0.0.0/0"] }) });
+    expect(problems).toEqual([
+      'mail-zone:web.adminAllowList[0]: got "0.0.0.0/0" — expected your own addresses: /0 would open the admin UI to everyone',
+    ]);
   });
 
   it("names a bad enum value and lists the allowed ones", () => {
@@ -257,6 +384,47 @@ describe("mail-zone:controller", () => {
         "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { PORT: "9090" } }),
       }),
     ).toThrow(/mail-zone:controller\.env\.PORT: .* a setting the Deployment manages/);
+  });
+
+  it("refuses a misspelt env key by name with the controller setting it was meant to be", () => {
+    const problems = problemsOf({
+      ...base,
+      "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { DKIM_SELECTR: "mail" } }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:controller.env.DKIM_SELECTR: got "mail" — expected no such key: the controller reads no DKIM_SELECTR (docs/controller.md lists its settings); did you mean DKIM_SELECTOR?',
+    ]);
+  });
+
+  it("accepts every controller setting that is neither secret nor managed by the Deployment", () => {
+    const config = parseZoneConfig({
+      ...base,
+      "mail-zone:controller": JSON.stringify({
+        enabled: true,
+        image: "x:1",
+        env: { DKIM_SELECTOR: "mail", SITE_LAYOUT: "shared-namespace", ALLOWED_DOMAIN_SUFFIXES: "example.org" },
+      }),
+    });
+    expect(config.controller.env).toEqual({
+      DKIM_SELECTOR: "mail",
+      SITE_LAYOUT: "shared-namespace",
+      ALLOWED_DOMAIN_SUFFIXES: "example.org",
+    });
+  });
+
+  it("checks the two env settings the admission policy is built from", () => {
+    const problems = problemsOf({
+      ...base,
+      "mail-zone:controller": JSON.stringify({
+        enabled: true,
+        image: "x:1",
+        env: { SITE_LAYOUT: "shared", ANNOTATION_PREFIX: "x' || true || '" },
+      }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:controller.env.SITE_LAYOUT: got "shared" — expected one of "namespace-per-site", "shared-namespace"',
+      "mail-zone:controller.env.ANNOTATION_PREFIX: got \"x' || true || '\" — expected a DNS-style prefix such as voxeil.io (lowercase letters, digits, '-' and '.')",
+    ]);
   });
 
   it("refuses secrets among its env settings", () => {

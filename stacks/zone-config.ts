@@ -8,152 +8,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { backupSettingsSchema } from "../components/backup-settings";
+import { clusterSettingsSchema } from "../components/cluster-settings";
 import { controllerSettingsSchema } from "../components/controller-settings";
+import { DNS_PROVIDERS, dnsSettingsSchema } from "../components/dns-settings";
 import { mailcowSettingsSchema } from "../components/mailcow/settings";
-import { isTimezone } from "../components/setting-values";
+import { didYouMean, editDistance, typoBudget } from "../components/nearest-name";
+import { described, dnsLabel, dnsSubdomain, fqdn, isTimezone } from "../components/setting-values";
+import { traefikSettingsSchema } from "../components/traefik-settings";
+import { adminAllowListProblems, webSettingsSchema } from "../components/web-settings";
 
 export const DEFAULT_PROJECT = "mail-zone";
 
 // ---------------------------------------------------------------------------------------------------------------
-// Value schemas
-
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** A lowercase fully qualified domain name with at least two labels, no trailing dot. */
-export function isFqdn(value: string): boolean {
-  if (value.length > 253) return false;
-  const labels = value.split(".");
-  return labels.length >= 2 && labels.every((l) => DNS_LABEL.test(l)) && !/^[0-9]+$/.test(labels.at(-1) ?? "");
-}
+// The top-level values; each section's schema lives beside the component that owns it (components/*-settings.ts).
 
 const IPV4 = z.ipv4();
 const IPV6 = z.ipv6();
 
-/** An IPv4 or IPv6 CIDR; IPv4 ones must be network addresses (host bits zero), which catches `10.42.0.1/16` typos. */
-export function isCidr(value: string): boolean {
-  if (z.cidrv6().safeParse(value).success) return true;
-  if (!z.cidrv4().safeParse(value).success) return false;
-  const [address, bitsText] = value.split("/");
-  const bits = Number(bitsText);
-  const n = address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const hostSize = 2 ** (32 - bits);
-  return n % hostSize === 0;
-}
-
-/** A string checked by `test`; a wrong type and a wrong value both say what is expected. */
-function text(what: string, test: (value: string) => boolean) {
-  return z.string({ error: `expected ${what}` }).refine(test, { error: `expected ${what}` });
-}
-
-const fqdn = text("a lowercase fully qualified domain name like mail.example.com", isFqdn);
-const dnsLabel = text("a Kubernetes name: lowercase letters, digits and '-', at most 63", (v) => DNS_LABEL.test(v));
-const dnsSubdomain = text(
-  "a Kubernetes object name: lowercase letters, digits, '-' and '.'",
-  (v) => v.length <= 253 && v.split(".").every((l) => DNS_LABEL.test(l)),
-);
-const cidr = text("a CIDR with host bits zero, like 10.42.0.0/16 or 2001:db8::/64", isCidr);
-const ipv4 = text("an IPv4 address like 203.0.113.10", (v) => IPV4.safeParse(v).success);
-const ipv6 = text("an IPv6 address like 2001:db8::10", (v) => IPV6.safeParse(v).success);
-const timezone = text("an IANA time zone like Europe/Berlin", isTimezone);
-/** Traefik container ports must not need NET_BIND_SERVICE and must stay clear of the chart's own ports. */
-const TRAEFIK_RESERVED_PORTS = [8000, 8080, 8443, 9000, 9100];
-const containerPort = z
-  .number()
-  .int()
-  .refine((p) => p >= 1024 && p <= 65535 && !TRAEFIK_RESERVED_PORTS.includes(p), {
-    error: `expected an integer port from 1024 to 65535, not one of Traefik's own (${TRAEFIK_RESERVED_PORTS.join(", ")})`,
-  });
-const labelMap = z
-  .record(z.string().min(1), z.string())
-  .refine((m) => Object.keys(m).length > 0, { error: "expected at least one label" });
-
-// ---------------------------------------------------------------------------------------------------------------
-// Sections
-
-export const DEFAULT_CONTAINER_PORTS = {
-  smtp: 2525,
-  submissions: 4465,
-  submission: 2587,
-  imap: 2143,
-  imaps: 2993,
-  pop3: 2110,
-  pop3s: 2995,
-  sieve: 4190,
-} as const;
-
-const containerPortsSchema = z
-  .strictObject({
-    smtp: containerPort.default(DEFAULT_CONTAINER_PORTS.smtp),
-    submissions: containerPort.default(DEFAULT_CONTAINER_PORTS.submissions),
-    submission: containerPort.default(DEFAULT_CONTAINER_PORTS.submission),
-    imap: containerPort.default(DEFAULT_CONTAINER_PORTS.imap),
-    imaps: containerPort.default(DEFAULT_CONTAINER_PORTS.imaps),
-    pop3: containerPort.default(DEFAULT_CONTAINER_PORTS.pop3),
-    pop3s: containerPort.default(DEFAULT_CONTAINER_PORTS.pop3s),
-    sieve: containerPort.default(DEFAULT_CONTAINER_PORTS.sieve),
-  })
-  .prefault({})
-  .refine((ports) => new Set(Object.values(ports)).size === Object.values(ports).length, {
-    error: "expected a different container port for every entrypoint",
-  });
-
-export const traefikSettingsSchema = z
-  .strictObject({
-    /** Write k3s's `HelmChartConfig` `traefik` in kube-system; false when the operator manages Traefik's values. */
-    manageHelmChartConfig: z.boolean().default(true),
-    /** Entrypoints beyond smtp, submissions, submission, imap and imaps. */
-    optionalEntrypoints: z
-      .strictObject({
-        pop3: z.boolean().default(false),
-        pop3s: z.boolean().default(false),
-        sieve: z.boolean().default(false),
-      })
-      .prefault({}),
-    /** Ports Traefik listens on inside its pod (unprivileged); the public ports are the Service's `exposedPort`s. */
-    containerPorts: containerPortsSchema,
-    /**
-     * How Traefik sends PROXY v2 to Mailcow: `serversTransport` (a ServersTransportTCP, Traefik ≥ 3.5.2) or
-     * `service` (per-service `proxyProtocol` on each IngressRouteTCP, deprecated since 3.5.2).
-     */
-    proxyProtocolMode: z.enum(["serversTransport", "service"]).default("serversTransport"),
-    /** Where Traefik's pods run, for the NetworkPolicies that let only Traefik in. */
-    namespace: dnsLabel.default("kube-system"),
-    podSelector: labelMap.default({ "app.kubernetes.io/name": "traefik" }),
-    /** Extra chart values merged under the zone's own (for operators who already customise k3s's Traefik). */
-    additionalValues: z.record(z.string(), z.unknown()).default({}),
-  })
-  .prefault({});
-
-export const webSettingsSchema = z
-  .strictObject({
-    /** The cert-manager ClusterIssuer that signs the mail host's certificate. */
-    clusterIssuer: dnsSubdomain.default("letsencrypt-prod"),
-    /** The Traefik entrypoint serving HTTPS. */
-    entrypoint: text("a Traefik entrypoint name", (v) => v.length > 0).default("websecure"),
-    /** Source CIDRs allowed to the Mailcow UI and API, on top of the cluster's pod and service CIDRs. */
-    adminAllowList: z.array(cidr).default([]),
-  })
-  .prefault({});
-
-export const clusterSettingsSchema = z
-  .strictObject({
-    podCidr: cidr.default("10.42.0.0/16"),
-    serviceCidr: cidr.default("10.43.0.0/16"),
-  })
-  .prefault({});
-
-const dnsProviderSchema = z.discriminatedUnion("provider", [
-  z.strictObject({ provider: z.literal("none") }),
-  z.strictObject({
-    provider: z.literal("cloudflare"),
-    /** The Cloudflare zone holding the mail host, e.g. `example.com`. */
-    zone: fqdn,
-    /** Narrows the zone lookup to one account when the token sees several. */
-    accountId: text("a 32-character hex Cloudflare account id", (v) => /^[0-9a-f]{32}$/.test(v)).optional(),
-  }),
-]);
-
-export const dnsSettingsSchema = dnsProviderSchema.prefault({ provider: "none" });
+const ipv4 = described("an IPv4 address like 203.0.113.10", (v) => IPV4.safeParse(v).success);
+const ipv6 = described("an IPv6 address like 2001:db8::10", (v) => IPV6.safeParse(v).success);
+const timezone = described("an IANA time zone like Europe/Berlin", isTimezone);
 
 export const zoneConfigSchema = z
   .strictObject({
@@ -173,6 +47,9 @@ export const zoneConfigSchema = z
     controller: controllerSettingsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
+    for (const problem of adminAllowListProblems(config.web, config.cluster)) {
+      ctx.addIssue({ code: "custom", path: ["web", "adminAllowList", problem.index], message: problem.message });
+    }
     if (config.dns.provider === "cloudflare") {
       const zone = config.dns.zone;
       if (config.hostname !== zone && !config.hostname.endsWith(`.${zone}`)) {
@@ -185,11 +62,8 @@ export const zoneConfigSchema = z
     }
   });
 
+/** The parsed config; zone-program.ts hands it to MailZone, whose `MailZoneSettings` it must satisfy. */
 export type ZoneConfig = z.infer<typeof zoneConfigSchema>;
-export type TraefikSettings = ZoneConfig["traefik"];
-export type WebSettings = ZoneConfig["web"];
-export type ClusterSettings = ZoneConfig["cluster"];
-export type DnsSettings = ZoneConfig["dns"];
 
 /** Top-level keys whose value is plain text in Pulumi config; every other key holds JSON. */
 const TEXT_KEYS = new Set([
@@ -250,6 +124,23 @@ const TYPE_WORDS: Record<string, string> = {
   record: "a map (YAML mapping, JSON object)",
 };
 
+const SIZE_WORDS: Record<string, [string, string]> = {
+  number: ["a number of", ""],
+  int: ["a number of", ""],
+  bigint: ["a number of", ""],
+  array: ["a list of", " entries"],
+  set: ["a list of", " entries"],
+  string: ["text of", " characters"],
+};
+
+/** `expected a number of at least 1`, `expected a list of at most 3 entries`: the bound in the zone's own words. */
+function sizeExpectation(origin: string, bound: "at least" | "at most", limit: unknown, inclusive: boolean): string {
+  const [what, unit] = SIZE_WORDS[origin] ?? ["a value", ""];
+  const n = Number(limit);
+  if (inclusive) return `expected ${what} ${bound} ${n}${unit}`;
+  return `expected ${what.replace(/ of$/, "")} ${bound === "at least" ? "above" : "below"} ${n}${unit}`;
+}
+
 function expectation(issue: z.core.$ZodIssue): string {
   if (issue.message.startsWith("expected ")) return issue.message;
   switch (issue.code) {
@@ -262,16 +153,68 @@ function expectation(issue: z.core.$ZodIssue): string {
         return `expected ${issue.discriminator} to be one of the documented values`;
       }
       return "expected one of the documented shapes";
+    case "too_small":
+      return sizeExpectation(issue.origin, "at least", issue.minimum, issue.inclusive ?? true);
+    case "too_big":
+      return sizeExpectation(issue.origin, "at most", issue.maximum, issue.inclusive ?? true);
     default:
       return `expected ${issue.message.replace(/^Invalid input:\s*/i, "").replace(/^expected\s+/i, "")}`;
   }
 }
 
-const DNS_PROVIDERS = dnsProviderSchema.options.map((o) => o.shape.provider.value);
+type AnySchema = z.core.$ZodType;
+
+/** The schema under wrappers that do not change the shape (defaults, optional, pipes). */
+function unwrap(schema: AnySchema): AnySchema {
+  let cur = schema;
+  for (;;) {
+    const def = cur._zod.def as { type: string; innerType?: AnySchema; in?: AnySchema };
+    if (def.innerType && ["default", "prefault", "optional", "nullable", "readonly", "catch"].includes(def.type)) {
+      cur = def.innerType;
+    } else if (def.type === "pipe" && def.in) cur = def.in;
+    else return cur;
+  }
+}
+
+/** The keys a map in the schema knows at `path` (every variant's, for a union), for "did you mean". */
+function knownKeysAt(schema: AnySchema, path: readonly PathItem[]): string[] {
+  const keysOf = (s: AnySchema): string[] => {
+    const def = unwrap(s)._zod.def as { type: string; shape?: Record<string, AnySchema>; options?: AnySchema[] };
+    if (def.type === "object" && def.shape) return Object.keys(def.shape);
+    if (def.type === "union" && def.options) return [...new Set(def.options.flatMap(keysOf))];
+    return [];
+  };
+  const childAt = (s: AnySchema, item: PathItem): AnySchema[] => {
+    const def = unwrap(s)._zod.def as {
+      type: string;
+      shape?: Record<string, AnySchema>;
+      options?: AnySchema[];
+      element?: AnySchema;
+      valueType?: AnySchema;
+    };
+    if (def.type === "object" && def.shape) return def.shape[String(item)] ? [def.shape[String(item)]] : [];
+    if (def.type === "union" && def.options) return def.options.flatMap((o) => childAt(o, item));
+    if (def.type === "array" && def.element) return [def.element];
+    if (def.type === "record" && def.valueType) return [def.valueType];
+    return [];
+  };
+  let current: AnySchema[] = [schema];
+  for (const item of path) current = current.flatMap((s) => childAt(s, item));
+  return [...new Set(current.flatMap(keysOf))];
+}
+
+/** Separators and case aside, or within two edits: `mailzone`, `mail_zone`, `mial-zone` for `mail-zone`. */
+function isNamespaceTypo(namespace: string, project: string): boolean {
+  if (namespace === project) return false;
+  const squash = (t: string) => t.toLowerCase().replace(/[^a-z0-9]/g, "");
+  return squash(namespace) === squash(project) || editDistance(namespace, project) <= Math.min(2, typoBudget(project));
+}
 
 /**
  * Parses zone config as Pulumi holds it (`<project>:<key>` → string). Keys of other namespaces (e.g.
- * `cloudflare:apiToken`, `kubernetes:context`) are ignored; unknown keys under `<project>:` are rejected as typos.
+ * `cloudflare:apiToken`, `kubernetes:context`) belong to providers and are ignored, except a namespace that is a
+ * typo of the project's (`mailzone:`), which is refused by name. Unknown keys at any depth are refused as typos,
+ * with the nearest known key.
  */
 export function parseZoneConfig(
   raw: Record<string, string>,
@@ -282,14 +225,31 @@ export function parseZoneConfig(
   const secret = new Set(secretKeys);
   const problems: string[] = [];
   const input: Record<string, unknown> = {};
-  const shown = (key: string, value: unknown) => (secret.has(`${prefix}${key}`) ? "[secret]" : show(value));
+  const shownFull = (fullKey: string, value: unknown) => (secret.has(fullKey) ? "[secret]" : show(value));
+  const shown = (key: string, value: unknown) => shownFull(`${prefix}${key}`, value);
+  /** Zone keys set under a misspelt namespace: `hostname` → `mailzone:hostname`. */
+  const strays = new Map<string, string>();
 
   for (const [fullKey, text] of Object.entries(raw)) {
-    if (!fullKey.startsWith(prefix)) continue;
+    if (!fullKey.startsWith(prefix)) {
+      const colon = fullKey.indexOf(":");
+      const namespace = colon < 0 ? "" : fullKey.slice(0, colon);
+      if (colon > 0 && isNamespaceTypo(namespace, project)) {
+        const key = fullKey.slice(colon + 1);
+        const top = key.split(".")[0];
+        const meant = ZONE_CONFIG_KEYS.includes(top) ? `${prefix}${key}` : undefined;
+        if (meant) strays.set(top, fullKey);
+        problems.push(
+          `${fullKey}: got ${shownFull(fullKey, text)} — expected no such namespace: the zone's settings are under ${prefix}${meant ? `; did you mean ${meant}?` : ""}`,
+        );
+      }
+      continue;
+    }
     const key = fullKey.slice(prefix.length);
     if (!ZONE_CONFIG_KEYS.includes(key)) {
+      const near = didYouMean(key, ZONE_CONFIG_KEYS, (k) => `${prefix}${k}`);
       problems.push(
-        `${fullKey}: got ${shown(key, text)} — expected no such key; known keys: ${ZONE_CONFIG_KEYS.join(", ")}`,
+        `${fullKey}: got ${shown(key, text)} — expected no such key${near || `; known keys: ${ZONE_CONFIG_KEYS.join(", ")}`}`,
       );
       continue;
     }
@@ -309,10 +269,12 @@ export function parseZoneConfig(
   for (const issue of result.error?.issues ?? []) {
     const top = String(issue.path[0] ?? "");
     if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(zoneConfigSchema, issue.path);
       for (const key of issue.keys) {
         const path = [...issue.path, key];
+        const near = didYouMean(key, known, (k) => formatPath(project, [...issue.path, k]));
         problems.push(
-          `${formatPath(project, path)}: got ${shown(top || key, valueAt(input, path))} — expected no such key`,
+          `${formatPath(project, path)}: got ${shown(top || key, valueAt(input, path))} — expected no such key${near}`,
         );
       }
       continue;
@@ -322,7 +284,10 @@ export function parseZoneConfig(
       expected = `expected one of ${DNS_PROVIDERS.map((p) => JSON.stringify(p)).join(", ")}`;
     }
     const path = issue.code === "invalid_union" && top === "dns" ? ["dns", "provider"] : issue.path;
-    problems.push(`${formatPath(project, path)}: got ${shown(top, valueAt(input, path))} — ${expected}`);
+    const value = valueAt(input, path);
+    const stray = value === undefined && path.length === 1 ? strays.get(top) : undefined;
+    const hint = stray ? `; ${stray} is set instead: did you mean ${prefix}${top}?` : "";
+    problems.push(`${formatPath(project, path)}: got ${shown(top, value)} — ${expected}${hint}`);
   }
   throw new ZoneConfigError(problems);
 }

@@ -139,6 +139,37 @@ describe("preview main", () => {
 });
 
 describe("npm run preview as a process", () => {
+  it("refuses a misspelt controller.env key and a misspelt namespace in the stack file, naming both", async () => {
+    const typos = path.join(dir, "Pulumi.typos.yaml");
+    writeFileSync(
+      typos,
+      [
+        "config:",
+        "  mail-zone:hostname: mail.example.com",
+        "  mail-zone:publicIPv4: 203.0.113.10",
+        "  mailzone:timezone: Europe/Berlin",
+        "  mail-zone:controller:",
+        "    enabled: true",
+        "    image: registry.example.com/c:1",
+        "    env:",
+        "      DKIM_SELECTR: mail",
+      ].join("\n"),
+    );
+    let stdout = "";
+    let stderr = "";
+    const code = await main(
+      ["--config", typos],
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
+      DEFAULT_PROGRAMS,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain('mail-zone:controller.env.DKIM_SELECTR: got "mail"');
+    expect(stderr).toContain("did you mean DKIM_SELECTOR?");
+    expect(stderr).toContain('mailzone:timezone: got "Europe/Berlin"');
+    expect(stderr).toContain("did you mean mail-zone:timezone?");
+  });
+
   it("writes exactly one JSON document to stdout for the real zone program and Pulumi.example.yaml", () => {
     const result = spawnSync("npx", ["tsx", "stacks/preview/cli.ts", "--format", "json"], {
       cwd: REPO_ROOT,

@@ -8,6 +8,7 @@
 import * as clientNode from "@kubernetes/client-node";
 import * as certManagerV1 from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import * as traefikV1alpha1 from "@kubernetes-models/traefik/traefik.io/v1alpha1";
+import * as admissionV1 from "kubernetes-models/admissionregistration.k8s.io/v1";
 import * as appsV1 from "kubernetes-models/apps/v1";
 import * as autoscalingV2 from "kubernetes-models/autoscaling/v2";
 import * as batchV1 from "kubernetes-models/batch/v1";
@@ -69,6 +70,8 @@ const CLUSTER_SCOPED = new Set([
   "PriorityClass",
   "CustomResourceDefinition",
   "IngressClass",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
 ]);
 
 /** Kinds whose names must be DNS-1123 labels rather than subdomains. */
@@ -105,6 +108,7 @@ const MODELS: Map<string, ModelClass> = (() => {
     autoscalingV2,
     storageV1,
     schedulingV1,
+    admissionV1,
     traefikV1alpha1,
     certManagerV1,
   ];
@@ -127,6 +131,7 @@ const BUILT_IN_GROUPS = new Set([
   "autoscaling/v2",
   "storage.k8s.io/v1",
   "scheduling.k8s.io/v1",
+  "admissionregistration.k8s.io/v1",
 ]);
 
 /** True for plan entries that are Kubernetes objects (not components, providers, random or cloudflare resources). */

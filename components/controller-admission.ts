@@ -1,0 +1,45 @@
+/**
+ * The ValidatingAdmissionPolicy and its binding that let the controller's ServiceAccount change nothing on a
+ * namespace but its own mail annotations (controller-admission-specs.ts). Cluster-scoped; one per zone.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  ADMISSION_POLICY_NAME,
+  controllerAdmissionBindingSpec,
+  controllerAdmissionPolicySpec,
+} from "./controller-admission-specs";
+import { zoneLabels } from "./labels";
+import type { SiteLayoutKind } from "./site-annotations";
+
+export interface ControllerAdmissionArgs {
+  serviceAccount: { namespace: pulumi.Input<string>; name: pulumi.Input<string> };
+  layout: pulumi.Input<SiteLayoutKind>;
+  annotationPrefix: pulumi.Input<string>;
+}
+
+export class ControllerAdmission extends pulumi.ComponentResource {
+  readonly policyName: pulumi.Output<string>;
+
+  constructor(name: string, args: ControllerAdmissionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mail-zone:controller:ControllerAdmission", name, {}, opts);
+    const labels = zoneLabels("controller-admission");
+    const spec = pulumi
+      .all([args.serviceAccount.namespace, args.serviceAccount.name, args.layout, args.annotationPrefix])
+      .apply(([namespace, account, layout, annotationPrefix]) =>
+        controllerAdmissionPolicySpec({ serviceAccount: { namespace, name: account }, layout, annotationPrefix }),
+      );
+    const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+      `${name}-policy`,
+      { metadata: { name: ADMISSION_POLICY_NAME, labels }, spec },
+      { parent: this },
+    );
+    new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+      `${name}-binding`,
+      { metadata: { name: ADMISSION_POLICY_NAME, labels }, spec: controllerAdmissionBindingSpec() },
+      { parent: this, dependsOn: [policy] },
+    );
+    this.policyName = policy.metadata.name;
+    this.registerOutputs({ policyName: this.policyName });
+  }
+}
