@@ -52,7 +52,9 @@ describe("benchmarks at tiny sizes", () => {
   it("memory measures an idle and a loaded controller, each in its own process", async () => {
     const report = await BENCHMARKS.memory(true);
     wellFormed(report);
-    expect(report.details.queued).toBe(46);
+    // All 50 sites are known and due: each is either waiting in the queue or in flight at the held stack step.
+    expect(Number(report.details.queued) + Number(report.details.running)).toBe(50);
+    expect(report.details.running).toBeGreaterThan(0);
   });
 });
 
