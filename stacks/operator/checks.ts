@@ -108,7 +108,7 @@ function isLookupFailure(err: unknown): boolean {
 }
 
 const resolverFix = (names: string) =>
-  `nothing was found wrong with the records: this machine's resolver did not answer. Check its DNS (\`cat /etc/resolv.conf\`, \`dig ${names}\`) and network, then run the check again`;
+  `nothing was found wrong, since this machine's resolver did not answer. Check its DNS (\`cat /etc/resolv.conf\`, \`dig ${names}\`) and network, then run the check again`;
 
 function result(id: string, title: string, status: CheckStatus, detail: string, fix?: string): CheckResult {
   return fix === undefined ? { id, title, status, detail } : { id, title, status, detail, fix };
