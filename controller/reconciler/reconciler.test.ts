@@ -237,7 +237,7 @@ describe("coalescing", () => {
     expect(w.runs.length).toBeLessThanOrEqual(3);
   });
 
-  it("never runs more sites at once than the limit", async () => {
+  it("never runs more stack operations at once than the limit, while the next runs do their Mailcow steps", async () => {
     const namespaces = Array.from({ length: 9 }, (_, i) => ({
       name: `tenant-s${i}`,
       annotations: { "voxeil.io/domain": `s${i}.example` },
@@ -245,10 +245,13 @@ describe("coalescing", () => {
     const w = await world({ namespaces, reconciler: { maxParallelRuns: 3 } });
     w.runner.hold();
     for (let i = 0; i < 9; i++) await w.reconciler.requestEnable(`s${i}`);
-    // three runs reach their stack step and wait there; the other six wait for a slot
-    while (w.runner.calls.length < 3) await new Promise((r) => setTimeout(r, 5));
-    expect(w.reconciler.runningCount()).toBe(3);
-    expect(w.reconciler.queueDepth()).toBe(6);
+    // three runs reach their stack step and wait there; three more are in flight, waiting for a stack slot after
+    // their Mailcow steps; the last three wait in the queue
+    while (w.runner.calls.length < 3 || w.reconciler.runningCount() < 6) await new Promise((r) => setTimeout(r, 5));
+    expect(w.reconciler.stackRunsCount()).toBe(3);
+    expect(w.runner.calls.length).toBe(3);
+    expect(w.reconciler.runningCount()).toBe(6);
+    expect(w.reconciler.queueDepth()).toBe(3);
     expect((await w.reconciler.status("s8")).run?.state).toBe("queued");
     w.runner.release();
     await w.reconciler.idle();

@@ -38,6 +38,7 @@ import { type DnsCheckOutcome, DnsCheckScheduler } from "./dns-check-scheduler";
 import type { DnsCheckPolicy, DnsRecordChecker, RecordCheck } from "./dns-verification";
 import { classifyFailure } from "./failure";
 import { KeyLock } from "./key-lock";
+import { StackSlots, slotLimitedRunner } from "./stack-slots";
 import { CoalescingQueue } from "./work-queue";
 
 export type { Desired } from "./converge";
@@ -173,6 +174,12 @@ export function needsRun(mail: MailState): boolean {
   return mail.enabled || unfinished(mail);
 }
 
+/**
+ * Runs in flight per stack slot: while `maxParallelRuns` runs are at their stack step, as many more do their Mailcow
+ * steps and status writes, so each freed slot is taken at once (stack-slots.ts).
+ */
+const RUNS_PER_STACK_SLOT = 2;
+
 const INTERRUPTED = "interrupted by a controller shutdown; resumes when the controller starts again";
 
 export class Reconciler {
@@ -185,6 +192,7 @@ export class Reconciler {
   /** Stacks whose lock may be stale (a crashed run, or a lock conflict no run of ours holds). */
   private readonly staleLockSuspects = new Set<string>();
   private readonly converger: SiteConverger;
+  private readonly stackSlots: StackSlots;
   private readonly dnsChecks: DnsCheckScheduler;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -199,6 +207,7 @@ export class Reconciler {
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.redact = deps.redact ?? createRedactor([]);
+    this.stackSlots = new StackSlots(options.maxParallelRuns);
     this.dnsChecks = new DnsCheckScheduler(
       {
         checker: deps.dnsChecker,
@@ -215,7 +224,7 @@ export class Reconciler {
     this.converger = new SiteConverger(
       {
         mailcow: deps.mailcow,
-        runner: deps.runner,
+        runner: slotLimitedRunner(deps.runner, this.stackSlots),
         stackConfig: deps.stackConfig ?? ((request) => siteStackConfigFor(request, options.dns)),
         staleLockSuspects: this.staleLockSuspects,
         records: this.records,
@@ -225,7 +234,7 @@ export class Reconciler {
       options,
     );
     this.queue = new CoalescingQueue(
-      options.maxParallelRuns,
+      options.maxParallelRuns * RUNS_PER_STACK_SLOT,
       (slug, signal) => this.run(slug, signal),
       (slug, err) => this.deps.logger?.error({ slug, err: this.safe(err) }, "run crashed"),
     );
@@ -364,8 +373,14 @@ export class Reconciler {
     return this.queue.depth();
   }
 
+  /** Runs in flight (at most `RUNS_PER_STACK_SLOT × maxParallelRuns`). */
   runningCount(): number {
     return this.queue.running();
+  }
+
+  /** Stack operations in progress (at most `maxParallelRuns`). */
+  stackRunsCount(): number {
+    return this.stackSlots.busy();
   }
 
   isAccepting(): boolean {
