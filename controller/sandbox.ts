@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     CONTROLLER_TOKENS: token,
     STACK_RUNNER: "preview",
     DNS_PROVIDER: "manual",
+    ALLOWED_DOMAIN_SUFFIXES: "example.com,example.org,example.net",
     DATA_DIR: ".controller-data",
     HOST: "127.0.0.1",
     PORT: process.env.PORT ?? "8080",

@@ -27,6 +27,25 @@ export const SITE_PROJECT = "mail-sites";
 /** Voxeil's slug rule (`validateSlug`, apps/controller/sites/site.slug.js): lowercase alphanumeric runs joined by '-'. */
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
+/**
+ * A site's domain must stand apart from the shared mail host: not the host itself, not one of its parents (a site on
+ * `example.net` would publish MX and SPF for the platform's own domain when the host is `mail.example.net`) and not
+ * a name under it. Both names must already be normalised or valid; throws a `DomainValidationError` naming the
+ * relation.
+ */
+export function assertApartFromMailHost(domain: string, mailHost: string, field = "domain"): void {
+  assertNotMailHost(domain, mailHost, field);
+  const d = normaliseDomain(domain, field);
+  const h = normaliseDomain(mailHost, "mailHost");
+  const expected = "a hosted site's domain, apart from the mail host, its parents and the names under it";
+  if (h.endsWith(`.${d}`)) {
+    throw new DomainValidationError(field, domain, `is a parent of the shared mail host ${h}`, expected);
+  }
+  if (d.endsWith(`.${h}`)) {
+    throw new DomainValidationError(field, domain, `is under the shared mail host ${h}`, expected);
+  }
+}
+
 /** An input that failed validation: `issues` lists each problem with the field path; the message lists them all. */
 export class SiteConfigError extends Error {
   override readonly name = "SiteConfigError";
@@ -187,7 +206,7 @@ export const siteInputSchema = z
   .strict()
   .superRefine((site, ctx) => {
     try {
-      assertNotMailHost(site.domain, site.mailHost);
+      assertApartFromMailHost(site.domain, site.mailHost);
     } catch (err) {
       domainIssue(ctx, err);
     }

@@ -81,3 +81,22 @@ export class SiteStoreError extends Error {
     this.name = "SiteStoreError";
   }
 }
+
+/**
+ * Two or more namespaces claim one slug (a label, a domain annotation, or the name template). No namespace wins by
+ * name: a tenant who labels its namespace with another site's slug would otherwise take that site over. Permanent
+ * until an operator removes the wrong claim.
+ */
+export class SlugConflictError extends Error {
+  readonly transient = false;
+  constructor(
+    readonly slug: string,
+    readonly namespaces: readonly string[],
+  ) {
+    super(
+      `site ${slug} is claimed by several namespaces (${[...namespaces].sort().join(", ")}); ` +
+        "remove the wrong claim (label or annotation) before the controller acts on it",
+    );
+    this.name = "SlugConflictError";
+  }
+}
