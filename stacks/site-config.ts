@@ -17,8 +17,11 @@ import {
 import {
   buildSiteRecords,
   type MailDnsRecord,
+  MissingDkimError,
   MTA_STS_MAX_AGE_LIMIT,
+  recordsForSite as recordsFromSource,
   SITE_RECORD_DEFAULTS,
+  siteZoneName as zoneNameOf,
 } from "../components/site-records";
 
 /** The Pulumi project of every per-site stack; also the config namespace (`mail-sites:<key>`). */
@@ -279,14 +282,17 @@ export function parseSiteInput(raw: unknown): SiteInput {
 
 /** The records the site publishes now: none when disabled. */
 export function recordsForSite(input: SiteInput): MailDnsRecord[] {
-  if (!input.enabled) return [];
-  if (!input.dkim) throw new SiteConfigError([{ path: "dkim", message: "dkim: missing for an enabled site" }]);
-  return buildSiteRecords({ ...input, dkim: input.dkim });
+  try {
+    return recordsFromSource(input);
+  } catch (err) {
+    if (err instanceof MissingDkimError) throw new SiteConfigError([{ path: "dkim", message: err.message }]);
+    throw err;
+  }
 }
 
 /** The zone the Cloudflare lookup uses: `cloudflare.zoneName`, else the domain itself. */
 export function siteZoneName(input: SiteInput): string {
-  return input.cloudflare?.zoneName ?? input.domain;
+  return zoneNameOf(input);
 }
 
 /** How each key is stored in Pulumi config (strings as-is, objects as JSON). */

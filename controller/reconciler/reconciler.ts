@@ -134,6 +134,8 @@ export interface MailStatusView {
   run: RunView | null;
 }
 
+const TAKEN_DOWN: ReadonlySet<MailStatus> = new Set(["disabling", "disabled", "purging", "purged"]);
+
 const NO_RUN_NEEDED_STATUSES: ReadonlySet<MailStatus | null> = new Set([null, "disabled", "purged"]);
 
 export function desiredOf(mail: MailState): Desired {
@@ -562,6 +564,12 @@ export class Reconciler {
       status === "ready" ? (provider === "cloudflare" ? "published" : "manual") : "pending";
     const checked = this.deps.dnsChecker && mail.enabled ? this.dnsChecks.lastReport(site.slug) : undefined;
     const verification = mail.enabled ? this.dnsChecks.pending(site.slug) : undefined;
+    // Manual DNS: the controller cannot take down what the operator published by hand; say so.
+    const manualTakeDown =
+      provider === "manual" && !mail.enabled && mail.domain !== "" && TAKEN_DOWN.has(status)
+        ? `mail is off: remove the records you published by hand for ${mail.domain} (MX, SPF, DKIM, DMARC and the ` +
+          "client-configuration names); mail sent to the domain bounces while its MX still points here"
+        : undefined;
     const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
     return {
       slug: site.slug,
@@ -581,6 +589,7 @@ export class Reconciler {
         checkedAt: iso(checked?.checkedAt),
         nextCheckAt: iso(verification?.nextCheckAt),
         deadline: iso(verification?.deadline),
+        ...(manualTakeDown ? { notice: manualTakeDown } : {}),
       },
       run: this.runView(site.slug),
     };

@@ -149,6 +149,14 @@ export class NamespaceCache {
     this.running = undefined;
   }
 
+  /**
+   * Whether the cache's own watch is established (its response arrived). The API server counts a watch as open a
+   * moment earlier, when the request arrives: tests that wait for the watch wait for this, not for the server's view.
+   */
+  get watching(): boolean {
+    return this.downSince === undefined;
+  }
+
   /** Undefined while the cache can be trusted; otherwise why not (not synced yet, or the watch down too long). */
   health(): string | undefined {
     if (!this.synced) return `not synced yet (${this.lastProblem})`;
@@ -276,6 +284,8 @@ export class NamespaceCache {
     this.watchVersion = version;
     this.needList = false;
     if (!this.synced) {
+      // Between the first list and the watch's answer the cache is synced but not yet watching.
+      if (this.lastProblem === "not started") this.lastProblem = "watch not open yet";
       this.synced = true;
       this.resolveFirstSync();
       this.options.logger?.info({ namespaces: this.items.size, resourceVersion: version }, "namespace cache synced");
