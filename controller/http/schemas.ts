@@ -115,12 +115,9 @@ export const mailStatusResponse = z
         .string()
         .nullable()
         .meta({ description: "While the checks continue: when the site goes to error if they have not verified." }),
-      notice: z
-        .string()
-        .optional()
-        .meta({
-          description: "What the operator still has to do by hand (manual DNS: remove the records after a disable).",
-        }),
+      notice: z.string().optional().meta({
+        description: "What the operator still has to do by hand (manual DNS: remove the records after a disable).",
+      }),
     }),
     run: runView.nullable(),
   })

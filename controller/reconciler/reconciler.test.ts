@@ -30,6 +30,9 @@ describe("enable", () => {
       "voxeil.io/mail-domain": "shop.example",
       "voxeil.io/mail-status": "ready",
       "voxeil.io/mail-last-error": "",
+      // The first request is generation 1, and the run that reached `ready` observed it.
+      "voxeil.io/mail-generation": "1",
+      "voxeil.io/mail-observed-generation": "1",
     });
     expect(w.annotations("tenant-shop")["voxeil.io/domain"]).toBe("shop.example");
     const domain = await w.client.getDomain("shop.example");
@@ -145,6 +148,36 @@ describe("disable", () => {
     expect(w.mailcow.requests.map((r) => `${r.method} ${r.route}`)).toEqual(["GET get/domain/blog.example"]);
     expect(w.runner.calls).toHaveLength(0);
     expect(w.annotations("tenant-blog")["voxeil.io/mail-status"]).toBe("disabled");
+  });
+});
+
+describe("the persisted generation", () => {
+  it("lets a restarted controller finish a request whose run never observed it, even with a settled status", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    // A request recorded (generation 2) by a controller that died before its run: the status still says ready.
+    await w.k8s.seed({
+      name: "tenant-shop",
+      labels: { "voxeil.io/tenant-slug": "shop" },
+      annotations: {
+        ...w.annotations("tenant-shop"),
+        "voxeil.io/mail-enabled": "false",
+        "voxeil.io/mail-status": "disabled",
+        "voxeil.io/mail-generation": "2",
+      },
+    });
+    const restarted = await world({ from: w });
+    await restarted.reconciler.start();
+    await restarted.reconciler.idle();
+    expect(restarted.runs).toEqual([{ slug: "shop", result: "disabled" }]);
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-observed-generation"]).toBe("2");
+    expect((await w.client.getDomain("shop.example"))?.active).toBe(false);
+    // The next request continues from the persisted generation, not from 1.
+    await restarted.reconciler.requestEnable("shop");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-generation"]).toBe("3");
+    await restarted.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-observed-generation"]).toBe("3");
   });
 });
 
@@ -385,6 +418,8 @@ describe("shared-namespace layout", () => {
       "voxeil.io/site-shop-mailDomain": "shop.example",
       "voxeil.io/site-shop-mailStatus": "ready",
       "voxeil.io/site-shop-mailLastError": "",
+      "voxeil.io/site-shop-mailGeneration": "1",
+      "voxeil.io/site-shop-mailObservedGeneration": "1",
     });
     await w.reconciler.requestDisable("shop");
     await w.reconciler.idle();

@@ -143,8 +143,12 @@ export function desiredOf(mail: MailState): Desired {
   return mail.status === "purging" || mail.status === "purged" ? "purged" : "disabled";
 }
 
-/** Whether a run was promised and not finished: an unsettled status, or mail off while the status still says `ready`. */
+/**
+ * Whether a run was promised and not finished: a recorded request whose generation no run has observed, an unsettled
+ * status, or mail off while the status still says `ready`.
+ */
 function unfinished(mail: MailState): boolean {
+  if ((mail.generation ?? 0) > (mail.observedGeneration ?? 0)) return true;
   if (!isSettled(mail.status)) return true;
   // Mail off but the status still claims it is served: a run was cut short; finish the disable.
   return !mail.enabled && mail.status === "ready";
@@ -391,9 +395,12 @@ export class Reconciler {
     }
   }
 
-  private async attempts(slug: string, generation: number, live: LiveRun, signal: AbortSignal): Promise<RunResult> {
+  private async attempts(slug: string, started: number, live: LiveRun, signal: AbortSignal): Promise<RunResult> {
     const max = this.options.retry.maxAttempts;
     const state = this.states.of(slug);
+    let generation = started;
+    /** The persisted generation this run observes (requests that changed nothing were not persisted). */
+    let observed = 0;
     for (let attempt = 1; ; attempt++) {
       live.attempt = attempt;
       live.retrying = false;
@@ -403,6 +410,13 @@ export class Reconciler {
         // Level-triggered: every attempt reads the desired state afresh, and parses the declared domain once.
         const site = await this.deps.sites.find(slug);
         if (!site) return "gone";
+        // First sight of the site since the controller started: its persisted generation is the one this run serves.
+        const persisted = site.mail.generation ?? 0;
+        if (generation === 0 && state.generation === 0 && persisted > 0) {
+          state.generation = persisted;
+          generation = persisted;
+        }
+        observed = Math.min(generation, persisted);
         desired = desiredOf(site.mail);
         live.desired = desired;
         const domain: SiteDomain | null =
@@ -423,7 +437,12 @@ export class Reconciler {
           slug,
           generation,
           desired,
-          { status: achieved, lastError: "", ...(converged.domain ? { domain: converged.domain } : {}) },
+          {
+            status: achieved,
+            lastError: "",
+            ...(converged.domain ? { domain: converged.domain } : {}),
+            ...(observed > 0 ? { observedGeneration: observed } : {}),
+          },
           true,
           // Inside the site's lock, so no request slips between the status write and the checks' start.
           dnsCheck ? (current) => this.dnsChecks.start(slug, current, dnsCheck) : undefined,
@@ -444,7 +463,13 @@ export class Reconciler {
             { slug, desired, attempt, transient: failure.transient, error: message },
             "run failed",
           );
-          const written = await this.finish(slug, generation, desired, { status: "error", lastError: message }, false);
+          const written = await this.finish(
+            slug,
+            generation,
+            desired,
+            { status: "error", lastError: message, ...(observed > 0 ? { observedGeneration: observed } : {}) },
+            false,
+          );
           return written ? "error" : "superseded";
         }
         const delay = backoffDelay(attempt, this.options.retry, this.random);
@@ -472,11 +497,14 @@ export class Reconciler {
   /** A request: bump the site's generation, write its desired state, queue it. Serialised with the run's writes. */
   private async record(site: Site, desired: Desired, patch: Partial<MailState>): Promise<MailStatusView> {
     await this.locks.run(site.slug, async () => {
-      if (Object.keys(patch).length > 0) await this.deps.sites.patchMail(site.slug, patch);
+      const state = this.states.of(site.slug);
+      // Persisted, so that a restart knows whether this request's run finished (generation > observedGeneration).
+      const generation = Math.max(state.generation, site.mail.generation ?? 0) + 1;
+      // A request that changes nothing writes nothing: its run then observes a generation newer than the persisted.
+      if (Object.keys(patch).length > 0) await this.deps.sites.patchMail(site.slug, { ...patch, generation });
       // Any request supersedes pending DNS checks (a disable or purge ends them; an enable's run restarts them).
       this.dnsChecks.cancel(site.slug);
-      const state = this.states.of(site.slug);
-      state.generation++;
+      state.generation = generation;
       state.desired = desired;
     });
     this.queue.enqueue(site.slug);

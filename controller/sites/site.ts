@@ -42,6 +42,14 @@ export interface MailState {
   status: MailStatus | null;
   /** Short, secret-free; empty when healthy. */
   lastError: string;
+  /**
+   * The request generation: bumped by the controller with every recorded request (absent: none recorded yet). With
+   * `observedGeneration` it tells a restarted controller whether the last request's run finished, like a Kubernetes
+   * object's `metadata.generation` and `status.observedGeneration`.
+   */
+  generation?: number;
+  /** The generation whose run last finished (its outcome is the status). */
+  observedGeneration?: number;
 }
 
 export interface Site {
