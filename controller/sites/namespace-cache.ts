@@ -13,8 +13,10 @@
  * Secondary indexes (`addIndex`) map keys to namespace names, so a lookup by slug is O(1) over any number of
  * namespaces.
  */
+
 import { CoreV1Api, type KubeConfig, Watch } from "@kubernetes/client-node";
 import type { ControllerLogger } from "../logger";
+import { backoffDelay } from "../reconciler/backoff";
 import { errorMessage } from "../redact";
 import type { NamespaceMeta } from "./annotation-layout";
 
@@ -419,9 +421,8 @@ export class NamespaceCache {
   }
 
   private delayFor(failures: number): number {
-    const { baseMs, capMs } = this.backoff;
-    const full = Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(full / 2 + (this.random() * full) / 2);
+    // The one backoff rule (equal jitter, capped), with no attempt limit: the cache retries without end.
+    return backoffDelay(failures, { ...this.backoff, maxAttempts: Number.POSITIVE_INFINITY }, this.random);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -3,8 +3,10 @@
  * (namespace annotations in production, anything in tests).
  */
 
-/** Voxeil's slug rule (`validateSlug`), plus Kubernetes' 63-character limit for names built from it. */
-export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+import { SLUG_PATTERN } from "../../stacks/site-config";
+
+/** Voxeil's slug rule (`validateSlug`, one definition in `stacks/site-config.ts`), plus Kubernetes' 63-character limit. */
+export { SLUG_PATTERN };
 export const SLUG_MAX_LENGTH = 63;
 
 export function isValidSlug(slug: string): boolean {
