@@ -17,6 +17,7 @@ import {
   TEST_TOKENS,
 } from "../../test/support/controller-world";
 import { waitUntil } from "../../test/support/wait";
+import { DeliverabilityChecker } from "../deliverability/checker";
 import { SettingsError } from "../settings";
 
 const SITES: NamespaceSeed[] = [
@@ -263,5 +264,54 @@ describe("the domain policy", () => {
       });
     expect(start).toThrow(SettingsError);
     expect(start).toThrow(/ALLOWED_DOMAIN_SUFFIXES: required: .*or \* to allow any domain/);
+  });
+});
+
+describe("a tenant whose delegation names cluster addresses", () => {
+  it("gets no DNS query sent into the cluster: the checks refuse the servers and say why", async () => {
+    const asked: string[] = [];
+    const checker = new DeliverabilityChecker({
+      // The tenant's delegation: its NS host resolves to the cluster DNS Service and to loopback.
+      nsLookup: {
+        resolveNs: async (name) => (name === "blog.example" ? ["ns1.blog.example"] : []),
+        resolveAddresses: async () => ["10.43.0.10", "127.0.0.1"],
+      },
+      client: {
+        query: async (server) => {
+          asked.push(server.address);
+          throw new Error("no query may be sent");
+        },
+      },
+    });
+    const checking = buildController({
+      kubernetesUrl: doubles.k8s.url,
+      mailcowUrl: doubles.mailcow.url,
+      mailcowApiKey: doubles.mailcow.apiKey,
+      runner,
+      dnsChecker: checker,
+    });
+    try {
+      await waitUntil("the second cache has synced", () => checking.cache.hasSynced, 5000);
+      expect((await request(checking.app).post("/sites/blog/mail/enable").set(AUTH).send({})).status).toBe(202);
+      await checking.reconciler.idle();
+      let status: { status: string; dns: { records: Array<{ state: string; detail?: string }> } } = {
+        status: "",
+        dns: { records: [] },
+      };
+      await waitUntil(
+        "the first check is reported",
+        async () => {
+          status = (await request(checking.app).get("/sites/blog/mail/status").set(AUTH)).body;
+          return status.dns.records.some((r) => r.detail?.includes("private"));
+        },
+        5000,
+      );
+      expect(status.status).toBe("provisioning");
+      expect(status.dns.records.every((r) => r.state === "pending")).toBe(true);
+      expect(status.dns.records[0].detail).toMatch(/10\.43\.0\.10.*DNS_CHECK_PRIVATE_NAMESERVERS=true/);
+      expect(asked).toEqual([]);
+    } finally {
+      await checking.shutdown(0);
+    }
   });
 });

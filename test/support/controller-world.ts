@@ -11,6 +11,7 @@ import type { Clock } from "../../controller/clock";
 import { type Controller as Assembled, buildController as assemble } from "../../controller/controller";
 import { createLogger } from "../../controller/logger";
 import { MailcowClient } from "../../controller/mailcow/client";
+import type { DnsRecordChecker } from "../../controller/reconciler/dns-verification";
 import type { Reconciler, RunResult } from "../../controller/reconciler/reconciler";
 import { createRedactor, type Redactor } from "../../controller/redact";
 import { loadSettings, type Settings, type SiteLayoutKind, secretValues } from "../../controller/settings";
@@ -54,6 +55,8 @@ export interface ControllerOptions {
   logDestination?: pino.DestinationStream;
   /** More environment for `loadSettings`. */
   env?: Record<string, string>;
+  /** Checks the records before `ready` (used while DNS_CHECK is on, the default); absent: none. */
+  dnsChecker?: DnsRecordChecker;
 }
 
 export interface Controller {
@@ -131,6 +134,7 @@ export function buildController(options: ControllerOptions): Controller {
     redact,
     siteCache: cache,
     observer: { runFinished: (slug, result) => runs.push({ slug, result }) },
+    ...(options.dnsChecker ? { dnsChecker: options.dnsChecker } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   // Worlds that serve `app` without `start()` read from the cache too: it starts now (start() only waits for it).
