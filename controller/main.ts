@@ -23,7 +23,10 @@ function settingsOrExit(): Settings {
     return loadSettings(process.env);
   } catch (err) {
     if (err instanceof SettingsError) {
-      process.stderr.write(`${err.message}\n(see docs/controller.md for every setting)\n`);
+      // Every problem in one answer: a missing kubeconfig too.
+      const kube = missingKubeConfig(process.env);
+      const all = kube ? new SettingsError([...err.problems, `Kubernetes: ${kube}`]) : err;
+      process.stderr.write(`${all.message}\n(see docs/controller.md for every setting)\n`);
       process.exit(2);
     }
     throw err;
