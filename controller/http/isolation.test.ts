@@ -304,7 +304,7 @@ describe("a tenant whose delegation names cluster addresses", () => {
           status = (await request(checking.app).get("/sites/blog/mail/status").set(AUTH)).body;
           return status.dns.records.some((r) => r.detail?.includes("private"));
         },
-        5000,
+        30_000,
       );
       expect(status.status).toBe("provisioning");
       expect(status.dns.records.every((r) => r.state === "pending")).toBe(true);
