@@ -224,6 +224,8 @@ export class NamespaceCache {
 
   private async loop(): Promise<void> {
     let failures = 0;
+    // What /readyz shows until the first list is in (a failure replaces it with the reason).
+    if (!this.synced && this.lastProblem === "not started") this.lastProblem = "first list in progress";
     while (!this.stopped) {
       let end: WatchEnd;
       try {
