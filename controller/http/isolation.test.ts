@@ -72,6 +72,19 @@ function api() {
   return request(controller.app);
 }
 
+/** The route template of a path, as /openapi.json names it. */
+function template(path: string): string {
+  return path.replace(/^\/sites\/[^/]+/, "/sites/{slug}").replace(/\/mailboxes\/[^/]+$/, "/mailboxes/{localPart}");
+}
+
+/** Every refusal these attacks meet is a documented answer of its route. */
+async function expectDocumented(method: string, path: string, status: number): Promise<void> {
+  const doc = (await api().get("/openapi.json").set(AUTH)).body as {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  };
+  expect(doc.paths[template(path)]?.[method]?.responses[String(status)], `${method} ${path} ${status}`).toBeDefined();
+}
+
 /** Rewrites a tenant namespace as its tenant may (its own labels and annotations), and waits for the cache to see it. */
 async function tenantWrites(name: string, labels: Record<string, string>, annotations: Record<string, string>) {
   doubles.k8s.seed({ name, labels, annotations });
@@ -110,6 +123,7 @@ describe("a tenant who declares another site's domain", () => {
       const call = method === "post" ? api().post(path).set(AUTH).send(body) : api().get(path).set(AUTH);
       const res = await call;
       expect(res.status, path).toBe(409);
+      await expectDocumented(method, path, 409);
       expect(res.body.error.code, path).toBe("domain_owned_by_other_site");
       expect(res.body.error.message, path).toMatch(/shop\.example belongs to site shop, not to site blog/);
     }
@@ -127,6 +141,9 @@ describe("a tenant who declares another site's domain", () => {
       .set(AUTH)
       .send({ localPart: "evil", password: "Long-enough-pw-1", quotaMb: 100 });
     const remove = await api().delete("/sites/blog/mail/mailboxes/info").set(AUTH);
+    await expectDocumented("get", "/sites/blog/mail/mailboxes", 409);
+    await expectDocumented("post", "/sites/blog/mail/mailboxes", 409);
+    await expectDocumented("delete", "/sites/blog/mail/mailboxes/info", 409);
     expect(list.status).toBe(409);
     expect(list.body.error.code).toBe("domain_owned_by_other_site");
     expect(add.status).toBe(409);
