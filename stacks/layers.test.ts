@@ -15,13 +15,6 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   stacks: ["controller"],
 };
 
-/**
- * Violations being removed by other work, each named so it cannot hide: a listed one that no longer occurs fails
- * the suite too, so the list only shrinks. components/site-mail-dns.ts → stacks/site-config.ts is the cycle issue
- * 14 names; its fix moves recordsForSite below stacks/.
- */
-const KNOWN: readonly string[] = ["components/site-mail-dns.ts -> stacks/site-config"];
-
 interface SourceFile {
   /** Path from the repository root, with forward slashes. */
   path: string;
@@ -102,10 +95,6 @@ describe("the repository's layers", () => {
   const violations = layerViolations([...sources("components"), ...sources("stacks")]);
 
   it("has no component importing stacks/ or controller/, and no stack importing controller/", () => {
-    expect(violations.filter((v) => !KNOWN.includes(v))).toEqual([]);
-  });
-
-  it("still has every violation listed as known (remove an entry once its fix lands)", () => {
-    expect(KNOWN.filter((k) => !violations.includes(k))).toEqual([]);
+    expect(violations).toEqual([]);
   });
 });

@@ -389,7 +389,11 @@ describe("mail-zone:controller", () => {
   it("refuses a misspelt env key by name with the controller setting it was meant to be", () => {
     const problems = problemsOf({
       ...base,
-      "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { DKIM_SELECTR: "mail" } }),
+      "mail-zone:controller": JSON.stringify({
+        enabled: true,
+        image: "x:1",
+        env: { DKIM_SELECTR: "mail", ALLOWED_DOMAIN_SUFFIXES: "*" },
+      }),
     });
     expect(problems).toEqual([
       'mail-zone:controller.env.DKIM_SELECTR: got "mail" — expected no such key: the controller reads no DKIM_SELECTR (docs/controller.md lists its settings); did you mean DKIM_SELECTOR?',
@@ -412,13 +416,23 @@ describe("mail-zone:controller", () => {
     });
   });
 
+  it("refuses an enabled controller without ALLOWED_DOMAIN_SUFFIXES, which the controller needs to start", () => {
+    const problems = problemsOf({
+      ...base,
+      "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { ALLOWED_DOMAIN_SUFFIXES: " " } }),
+    });
+    expect(problems).toEqual([
+      'mail-zone:controller.env.ALLOWED_DOMAIN_SUFFIXES: got " " — expected the domain suffixes sites may use, comma-separated (e.g. example.com,example.org), or * to allow any domain deliberately',
+    ]);
+  });
+
   it("checks the two env settings the admission policy is built from", () => {
     const problems = problemsOf({
       ...base,
       "mail-zone:controller": JSON.stringify({
         enabled: true,
         image: "x:1",
-        env: { SITE_LAYOUT: "shared", ANNOTATION_PREFIX: "x' || true || '" },
+        env: { SITE_LAYOUT: "shared", ANNOTATION_PREFIX: "x' || true || '", ALLOWED_DOMAIN_SUFFIXES: "*" },
       }),
     });
     expect(problems).toEqual([

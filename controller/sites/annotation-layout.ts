@@ -2,18 +2,12 @@
  * Where a site's data lives in namespace metadata, for the two layouts the controller supports. Pure: names and
  * keys only, no API calls.
  */
+import { type MailAnnotationKeys, perSiteMailKeys, sharedMailKeys } from "../../components/site-annotations";
 import type { SiteLayoutKind } from "../settings";
 import { isValidSlug, MAIL_STATUSES, type MailState, type MailStatus } from "./site";
 
-export interface MailKeys {
-  enabled: string;
-  provider: string;
-  domain: string;
-  status: string;
-  lastError: string;
-  generation: string;
-  observedGeneration: string;
-}
+/** The keys themselves are the zone's (components/site-annotations.ts): its admission policy allows exactly these. */
+export type MailKeys = MailAnnotationKeys;
 
 export interface NamespaceMeta {
   name: string;
@@ -48,15 +42,7 @@ function namespacePerSite(prefix: string, template: string): AnnotationLayout {
     const slug = name.slice(head.length, name.length - (tail ?? "").length);
     return isValidSlug(slug) ? slug : undefined;
   };
-  const keys: MailKeys = {
-    enabled: `${prefix}/mail-enabled`,
-    provider: `${prefix}/mail-provider`,
-    domain: `${prefix}/mail-domain`,
-    status: `${prefix}/mail-status`,
-    lastError: `${prefix}/mail-last-error`,
-    generation: `${prefix}/mail-generation`,
-    observedGeneration: `${prefix}/mail-observed-generation`,
-  };
+  const keys = perSiteMailKeys(prefix);
   return {
     kind: "namespace-per-site",
     domainKey: () => `${prefix}/domain`,
@@ -82,15 +68,7 @@ function sharedNamespace(prefix: string): AnnotationLayout {
   return {
     kind: "shared-namespace",
     domainKey: (slug) => key(slug, "domain"),
-    mailKeys: (slug) => ({
-      enabled: key(slug, "mailEnabled"),
-      provider: key(slug, "mailProvider"),
-      domain: key(slug, "mailDomain"),
-      status: key(slug, "mailStatus"),
-      lastError: key(slug, "mailLastError"),
-      generation: key(slug, "mailGeneration"),
-      observedGeneration: key(slug, "mailObservedGeneration"),
-    }),
+    mailKeys: (slug) => sharedMailKeys(prefix, slug),
     selectorFor: () => undefined,
     fallbackName: () => undefined,
     holds: (ns, slug) => key(slug, "domain") in ns.annotations,
