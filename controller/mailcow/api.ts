@@ -96,6 +96,11 @@ export interface MailcowApi {
     options?: CallOptions,
   ): Promise<EnsureResult<MailcowDomain>>;
   setDomainActive(domain: string, active: boolean, options?: CallOptions): Promise<void>;
+  /**
+   * Writes `owner`'s marker into the description of a domain made outside the controller (an adoption the operator
+   * allowed), keeping the text `description` it had, so later operations see it as that site's.
+   */
+  setDomainOwner(domain: string, owner: string, description: string, options?: CallOptions): Promise<void>;
   setDomainRateLimit(domain: string, limit: RateLimit, options?: CallOptions): Promise<void>;
   getDkim(domain: string, options?: CallOptions): Promise<DkimKey | null>;
   /** GET first; creates a key of `keySize` bits with `selector` when missing. */

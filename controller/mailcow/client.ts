@@ -224,6 +224,13 @@ export class MailcowClient implements MailcowApi {
     await this.writeOk(op, "edit/domain", { items: [name], attr: { active: active ? 1 : 0 } }, [], options?.signal);
   }
 
+  async setDomainOwner(domain: string, owner: string, description: string, options?: CallOptions): Promise<void> {
+    const op = "setDomainOwner";
+    const name = this.domainName(op, domain);
+    const attr = { description: describeOwnedDomain(owner, description) };
+    await this.writeOk(op, "edit/domain", { items: [name], attr }, [], options?.signal);
+  }
+
   async setDomainRateLimit(domain: string, limit: RateLimit, options?: CallOptions): Promise<void> {
     const op = "setDomainRateLimit";
     const name = this.domainName(op, domain);

@@ -99,7 +99,10 @@ export class SiteConverger {
       call,
     );
     // An existing domain is only this site's when its marker says so; ensureDomain changed nothing yet.
-    if (!ensured.created) await ownership.check(site.slug, domain, ensured.value);
+    if (!ensured.created && (await ownership.check(site.slug, domain, ensured.value)) === "adopted") {
+      // Marked now, so the next operation sees an owned domain and no other site can adopt it meanwhile.
+      await mailcow.setDomainOwner(domain, site.slug, ensured.value.limits.description, call);
+    }
     if (!ensured.value.active) await mailcow.setDomainActive(domain, true, call);
     if (!ensured.created && rateLimitDiffers(ensured.value.rateLimit, this.options.rateLimit)) {
       await mailcow.setDomainRateLimit(domain, this.options.rateLimit, call);

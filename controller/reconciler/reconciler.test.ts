@@ -91,7 +91,8 @@ describe("enable", () => {
     const adopting = await world({ from: w, env: { ADOPT_UNMARKED_DOMAINS: "true" } });
     await adopting.reconciler.requestEnable("blog");
     await adopting.reconciler.idle();
-    expect(await w.client.getDomain("blog.example")).toMatchObject({ active: true });
+    expect(await w.client.getDomain("blog.example")).toMatchObject({ active: true, owner: "blog" });
+    expect(w.mailcow.state.domains.get("blog.example")?.description).toBe("made by hand (mail-zone:site=blog)");
     expect(w.mailcow.count({ route: "add/domain" })).toBe(0);
   });
 
