@@ -1,20 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
+import { TEST_DOMAIN_LIMITS } from "../../test/support/domain-limits";
 import { isAbortError } from "../clock";
-import type { DomainLimits } from "./api";
 import { MailcowClient, type MailcowClientOptions } from "./client";
 import { MailcowError } from "./errors";
 
 // A timeout far beyond the test timeout: only the signal can end these calls.
 const FOREVER_MS = 600_000;
-const LIMITS: DomainLimits = {
-  description: "",
-  aliases: 400,
-  mailboxes: 10,
-  defquotaMb: 3072,
-  maxquotaMb: 10240,
-  quotaMb: 10240,
-};
+const LIMITS = TEST_DOMAIN_LIMITS;
 
 let double: MailcowDouble;
 const clients: MailcowClient[] = [];

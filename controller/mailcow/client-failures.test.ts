@@ -9,7 +9,7 @@ import { inspect } from "node:util";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
-import type { DomainLimits } from "./api";
+import { TEST_DOMAIN_LIMITS } from "../../test/support/domain-limits";
 import { MailcowClient, type MailcowClientOptions, type MailcowLogger } from "./client";
 import { isTransient, MailcowError } from "./errors";
 
@@ -42,14 +42,7 @@ async function rejection(promise: Promise<unknown>): Promise<MailcowError> {
   return err as MailcowError;
 }
 
-const LIMITS: DomainLimits = {
-  description: "",
-  aliases: 400,
-  mailboxes: 10,
-  defquotaMb: 3072,
-  maxquotaMb: 10240,
-  quotaMb: 10240,
-};
+const LIMITS = TEST_DOMAIN_LIMITS;
 
 /** A port nothing listens on: bind, read the port, close. */
 async function closedPort(): Promise<number> {

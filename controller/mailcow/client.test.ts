@@ -1,6 +1,7 @@
 import { createPublicKey, verify } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type MailcowDouble, startMailcowDouble } from "../../test/doubles/mailcow-api";
+import { TEST_DOMAIN_LIMITS } from "../../test/support/domain-limits";
 import type { DomainLimits } from "./api";
 import { DEFAULT_RATE_LIMIT, MailcowClient } from "./client";
 import { MailcowError } from "./errors";
@@ -29,14 +30,7 @@ async function rejection(promise: Promise<unknown>): Promise<MailcowError> {
   return err as MailcowError;
 }
 
-const plain: DomainLimits = {
-  description: "",
-  aliases: 400,
-  mailboxes: 10,
-  defquotaMb: 3072,
-  maxquotaMb: 10240,
-  quotaMb: 10240,
-};
+const plain = TEST_DOMAIN_LIMITS;
 const limits: DomainLimits = { ...plain, description: "Site a.com" };
 
 describe("domains", () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { TEST_DOMAIN_LIMITS } from "../../test/support/domain-limits";
 import { instantClock, startWorld, type World } from "../../test/support/reconciler-world";
 import { MailcowClient } from "../mailcow/client";
 import { Reconciler, type RunResult } from "./reconciler";
@@ -27,14 +28,7 @@ function patientReconciler(w: World) {
     {
       maxParallelRuns: 4,
       retry: { baseMs: 100, capMs: 1000, maxAttempts: 3 },
-      domainLimits: {
-        description: "",
-        aliases: 400,
-        mailboxes: 10,
-        defquotaMb: 3072,
-        maxquotaMb: 10240,
-        quotaMb: 10240,
-      },
+      domainLimits: TEST_DOMAIN_LIMITS,
       rateLimit: { value: 500, frame: "h" },
       dkim: { selector: "dkim", keySize: 2048 },
       dns: w.dns,

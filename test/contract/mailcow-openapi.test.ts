@@ -14,6 +14,7 @@ import { DEFAULT_RATE_LIMIT, MailcowClient } from "../../controller/mailcow/clie
 import { dkimFromApi, domainFromApi, mailboxFromApi, writeOutcome } from "../../controller/mailcow/normalise";
 import { type MailcowDouble, type RecordedRequest, startMailcowDouble } from "../doubles/mailcow-api";
 import { RESPONSE_DIFFERENCES, type ResponseDifference, SpecResponses } from "../doubles/mailcow-api/spec-responses";
+import { TEST_DOMAIN_LIMITS } from "../support/domain-limits";
 import { KNOWN_DIFFERENCES, type KnownDifference, MAILCOW_OPENAPI_PATH, OpenApiContract } from "./openapi-contract";
 
 const contract = OpenApiContract.load();
@@ -24,14 +25,7 @@ if (!contract || !responses) {
   );
 }
 
-const LIMITS: DomainLimits = {
-  description: "Contract",
-  aliases: 400,
-  mailboxes: 10,
-  defquotaMb: 3072,
-  maxquotaMb: 10240,
-  quotaMb: 10240,
-};
+const LIMITS: DomainLimits = { ...TEST_DOMAIN_LIMITS, description: "Contract" };
 
 /** The answers worth checking: the double's own (no injected fault), with a JSON body. */
 function answered(requests: readonly RecordedRequest[]): { req: RecordedRequest; body: unknown }[] {
