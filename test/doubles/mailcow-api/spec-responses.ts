@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import { parse as parseYaml } from "yaml";
-import { MAILCOW_OPENAPI_PATH, OpenApiContract } from "../../contract/openapi-contract";
+import { isObject, type JsonObject, MAILCOW_OPENAPI_PATH, OpenApiContract } from "../../contract/openapi-contract";
 
 export interface ResponseDifference {
   method: "GET" | "POST";
@@ -152,12 +152,6 @@ export interface ResponseCheck {
   against: "schema" | "example" | "nothing";
   violations: string[];
   differences: ResponseDifference[];
-}
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function jsonType(value: unknown): string {
