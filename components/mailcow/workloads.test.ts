@@ -484,6 +484,22 @@ describe("readiness gates the Services only where it means the traffic is served
     }
   });
 
+  it("binds memcached (SOGo's sessions, no authentication) and olefy to 127.0.0.1 and probes them there", () => {
+    expect(container("memcached").args).toEqual(["-l", "127.0.0.1"]);
+    const olefyEnv = container("olefy").env.find((e: Obj) => e.name === "OLEFY_BINDADDRESS");
+    expect(olefyEnv.value).toBe("127.0.0.1");
+    for (const [c, port] of [
+      ["memcached", "11211"],
+      ["olefy", "10055"],
+    ]) {
+      for (const kind of ["startupProbe", "livenessProbe"]) {
+        const p = container(c)[kind];
+        expect(p.tcpSocket, `${c} ${kind}`).toBeUndefined();
+        expect(p.exec.command[2], `${c} ${kind}`).toContain(`127.0.0.1 ${port}`);
+      }
+    }
+  });
+
   it("checks unbound through 127.0.0.11 and with a DNSSEC-validated public answer", () => {
     const live = container("unbound").livenessProbe.exec.command[2];
     expect(live).toContain("@127.0.0.11");
