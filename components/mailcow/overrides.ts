@@ -17,11 +17,19 @@ export function postfixExtraCf(extra: string): string {
   ].join("\n");
 }
 
-/** Dovecot extra.conf: who may send PROXY headers to the haproxy listeners (10143, 10993, …). */
+/**
+ * Dovecot extra.conf: who may send PROXY headers to the haproxy listeners (10143, 10993, …), and loopback for the
+ * two listeners only the pod's own Postfix uses: LMTP (24) delivers into any mailbox without authentication, and
+ * the auth service (10001) takes the client address (`rip`) from its caller, so anything reaching the pod IP could
+ * inject mail or pose as SOGo (127.0.0.1 here). Upstream's listeners are named, so these sections amend them.
+ */
 export function dovecotExtraConf(trusted: readonly string[], extra: string): string {
   return [
     "# Written by mail-zone at every start; edit mail-zone:mailcow.dovecotExtra instead.",
     `haproxy_trusted_networks = ${trusted.join(" ")}`,
+    "# Postfix (lmtp:inet:dovecot:24, inet:dovecot:10001) is in this pod: nothing outside it needs these.",
+    `service lmtp {\n  inet_listener lmtp-inet {\n    address = ${LOOPBACK}\n  }\n}`,
+    `service auth {\n  inet_listener auth-inet {\n    address = ${LOOPBACK}\n  }\n}`,
     extra.trim(),
     "",
   ].join("\n");

@@ -612,7 +612,8 @@ export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = 
   },
   dovecot: {
     startup: timing(tcp(143), 10, 90),
-    liveness: timing(tcp(24), 30, 5),
+    // LMTP listens on 127.0.0.1 only (dovecot-extra.conf), where a tcpSocket probe cannot reach.
+    liveness: timing(ncz(24), 30, 5),
     readiness: timing(tcp(143), 15, 3),
   },
   // watchdog checks postfix on 589 (a plain smtpd without postscreen).
