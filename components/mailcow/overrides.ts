@@ -48,12 +48,32 @@ export const UNBOUND_END = "# END mail-zone";
  * every TLS policy lookup would be TEMP and every outbound delivery defer. With it, unbound answers from the address
  * asked (127.0.0.11, 127.0.0.254 = IPV4_NETWORK.254, …), all in 127.0.0.0/8, which unbound allows by default.
  */
+/**
+ * Upstream's unbound.conf allows recursion from 10/8, 172.16/12, 192.168/16, fc00::/7 and fe80::/10 (every Docker
+ * network); here the pod IP is in the cluster's pod network, so that would serve every pod of the cluster. unbound
+ * takes the most specific matching block and ignores a repeated one, so each allowed block is refused in its two
+ * halves; loopback (unbound's built-in allow), where every client of this pod asks, stays open.
+ */
+export const UNBOUND_REFUSED_HALVES = [
+  "10.0.0.0/9",
+  "10.128.0.0/9",
+  "172.16.0.0/13",
+  "172.24.0.0/13",
+  "192.168.0.0/17",
+  "192.168.128.0/17",
+  "fc00::/8",
+  "fd00::/8",
+  "fe80::/11",
+  "fea0::/11",
+] as const;
+
 export function unboundLocalData(project: string): string {
   const names = [...IN_POD_NAMES, dockerapiNetworkName(project)];
   return [
     UNBOUND_BEGIN,
     "server:",
     "  interface-automatic: yes",
+    ...UNBOUND_REFUSED_HALVES.map((block) => `  access-control: ${block} refuse`),
     ...names.map((n) => `  local-data: "${n}. IN A ${LOOPBACK}"`),
     UNBOUND_END,
     "",
