@@ -3,16 +3,20 @@
  * targets. No timing is asserted (the machine is shared and noisy); `npm run bench` is where the numbers come from.
  */
 import { describe, expect, it } from "vitest";
-import { BENCHMARKS } from "./run";
-import { type BenchReport, formatReport, passes, percentile } from "./support";
+import { BENCHMARKS, benchExitCode, parseBenchArgs } from "./run";
+import { type BenchReport, type Check, formatCheck, formatReport, percentile } from "./support";
 
 function wellFormed(report: BenchReport): void {
   expect(report.checks.length).toBeGreaterThan(0);
+  const text = formatReport(report);
   for (const check of report.checks) {
     expect(Number.isFinite(check.value)).toBe(true);
-    expect(formatReport(report)).toContain(`${passes(check) ? "PASS" : "MISS"}`);
+    // Whether it passes is a timing fact (not asserted); that it is judged one way or the other is not.
+    expect(text).toMatch(new RegExp(`${check.label.replace(/[()÷.*+?]/g, "\\$&")}: .* (PASS|MISS)`));
   }
 }
+
+const check = (value: number, op: Check["op"], target: number): Check => ({ label: "ratio", value, op, target });
 
 describe("benchmarks at tiny sizes", () => {
   it("coalescing ends both controllers in the state of the last call, the naive one with a run per call", async () => {
@@ -48,7 +52,44 @@ describe("benchmarks at tiny sizes", () => {
   it("memory measures an idle and a loaded controller, each in its own process", async () => {
     const report = await BENCHMARKS.memory(true);
     wellFormed(report);
-    expect(report.details.queued).toBe(46);
+    // All 50 sites are known and due: each is either waiting in the queue or in flight at the held stack step.
+    expect(Number(report.details.queued) + Number(report.details.running)).toBe(50);
+    expect(report.details.running).toBeGreaterThan(0);
+  });
+});
+
+describe("judging a value against its target", () => {
+  it("passes a value at the target for ≤ and misses it for <", () => {
+    expect(formatCheck(check(1.15, "<=", 1.15))).toBe("ratio: 1.150 (target ≤ 1.150) PASS");
+    expect(formatCheck(check(1.15, "<", 1.15))).toBe("ratio: 1.150 (target < 1.150) MISS");
+    expect(formatCheck(check(1.179, "<=", 1.15))).toBe("ratio: 1.179 (target ≤ 1.150) MISS");
+  });
+});
+
+describe("npm run bench's exit code", () => {
+  const met = [check(1.12, "<=", 1.15), check(20, "<", 100)];
+  const missed = [check(1.12, "<=", 1.15), check(1.59, "<=", 1.5)];
+  const full = { quick: false, explore: false };
+
+  it("is 1 when a target is missed and 0 when every target is met", () => {
+    expect(benchExitCode(missed, full)).toBe(1);
+    expect(benchExitCode(met, full)).toBe(0);
+  });
+
+  it("is 0 despite a miss with --explore, and with --quick whose sizes mean nothing", () => {
+    expect(benchExitCode(missed, parseBenchArgs(["--explore"]))).toBe(0);
+    expect(benchExitCode(missed, parseBenchArgs(["--quick"]))).toBe(0);
+  });
+
+  it("refuses an unknown flag or benchmark by name instead of running everything", () => {
+    expect(() => parseBenchArgs(["--explor"])).toThrow("unknown argument --explor");
+    expect(() => parseBenchArgs(["--only", "fanout"])).toThrow("unknown benchmark(s) fanout");
+    expect(parseBenchArgs(["--only", "fan-out,http", "--json", "out.json"])).toEqual({
+      quick: false,
+      explore: false,
+      only: ["fan-out", "http"],
+      json: "out.json",
+    });
   });
 });
 

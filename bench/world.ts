@@ -34,7 +34,7 @@ export async function startBenchWorld(options: {
     runner,
     annotations: (ns) => doubles.k8s.annotations(ns),
     close: async () => {
-      await controller.reconciler.shutdown(0);
+      await controller.shutdown(0);
       await doubles.close();
     },
   };

@@ -6,14 +6,30 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { recordsForSite, type SiteInput, siteZoneName } from "../stacks/site-config";
-import { type MailDnsRecord, quoteTxtChunks, recordResourceName, splitTxt } from "./site-records";
+import {
+  type MailDnsRecord,
+  quoteTxtChunks,
+  recordResourceName,
+  recordsForSite,
+  type SiteRecordsSource,
+  siteZoneName,
+  splitTxt,
+} from "./site-records";
 
 export const SITE_MAIL_DNS_TYPE = "mail-zone:site:SiteMailDns";
 
+/** The part of a site's validated settings (`SiteInput` of stacks/site-config.ts fits it) this component reads. */
+export interface SiteMailDnsInput extends SiteRecordsSource {
+  slug: string;
+  dnsProvider: "cloudflare" | "manual";
+  cloudflare?: { zoneName?: string; accountId?: string };
+}
+
 export interface SiteMailDnsArgs {
   /** The validated site settings (`parseSiteInput`, or `loadSiteConfig` in the site program). */
-  input: SiteInput;
+  input: SiteMailDnsInput;
+  /** The site's records, when the caller has built them already (`recordsForSite(input)`); built here otherwise. */
+  records?: MailDnsRecord[];
 }
 
 /** Cloudflare's field for the record comment allows 100 characters on every plan. */
@@ -65,7 +81,7 @@ export class SiteMailDns extends pulumi.ComponentResource {
   constructor(name: string, args: SiteMailDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(SITE_MAIL_DNS_TYPE, name, {}, opts);
     const { input } = args;
-    const records = recordsForSite(input);
+    const records = args.records ?? recordsForSite(input);
 
     if (input.dnsProvider === "cloudflare" && records.length > 0) {
       const accountId = input.cloudflare?.accountId;

@@ -303,3 +303,29 @@ export function buildSiteRecords(input: SiteRecordsInput): MailDnsRecord[] {
 export function recordResourceName(record: Pick<MailDnsRecord, "name" | "type">): string {
   return `${record.type.toLowerCase()}-${record.name}`;
 }
+
+/** What a site's mail DNS is built from: the record inputs plus on/off (the DKIM key is needed only when on). */
+export interface SiteRecordsSource extends Omit<SiteRecordsInput, "dkim"> {
+  enabled: boolean;
+  dkim?: { selector: string; txt: string };
+}
+
+/** Raised when an enabled site has no DKIM key to publish. */
+export class MissingDkimError extends Error {
+  constructor() {
+    super("dkim: missing for an enabled site");
+    this.name = "MissingDkimError";
+  }
+}
+
+/** The records a site publishes: none when disabled, `buildSiteRecords` when enabled (which needs the DKIM key). */
+export function recordsForSite(input: SiteRecordsSource): MailDnsRecord[] {
+  if (!input.enabled) return [];
+  if (!input.dkim) throw new MissingDkimError();
+  return buildSiteRecords({ ...input, dkim: input.dkim });
+}
+
+/** The Cloudflare zone holding the site's records: `cloudflare.zoneName`, else the domain itself. */
+export function siteZoneName(input: { domain: string; cloudflare?: { zoneName?: string } }): string {
+  return input.cloudflare?.zoneName ?? input.domain;
+}

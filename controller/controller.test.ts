@@ -36,6 +36,7 @@ async function startController(runnerDelayMs = 0) {
     MAILCOW_HOSTNAME: "mail.example.net",
     CONTROLLER_TOKENS: TOKEN,
     STACK_RUNNER: "preview",
+    ALLOWED_DOMAIN_SUFFIXES: "example.com",
     HOST: "127.0.0.1",
     PORT: "0",
     SHUTDOWN_DEADLINE_SECONDS: "0",

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { buildController } from "./controller";
 import { dnsCheckerFromSettings, NameServerSettingError } from "./deliverability/from-settings";
+import { missingKubeConfig } from "./kube-config";
 import { createLogger } from "./logger";
 import { MailcowClient } from "./mailcow/client";
 import { createRedactor, errorMessage, type Redactor } from "./redact";
@@ -22,7 +23,10 @@ function settingsOrExit(): Settings {
     return loadSettings(process.env);
   } catch (err) {
     if (err instanceof SettingsError) {
-      process.stderr.write(`${err.message}\n(see docs/controller.md for every setting)\n`);
+      // Every problem in one answer: a missing kubeconfig too.
+      const kube = missingKubeConfig(process.env);
+      const all = kube ? new SettingsError([...err.problems, `Kubernetes: ${kube}`]) : err;
+      process.stderr.write(`${all.message}\n(see docs/controller.md for every setting)\n`);
       process.exit(2);
     }
     throw err;
@@ -38,6 +42,11 @@ async function main(): Promise<void> {
   redactStartupError = redact;
   const logger = createLogger(settings.logLevel, redact);
 
+  const noKubeConfig = missingKubeConfig(process.env);
+  if (noKubeConfig) {
+    process.stderr.write(`cannot reach Kubernetes: ${noKubeConfig}\n`);
+    process.exit(2);
+  }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   // Reads come from a namespace cache (list + watch) once it has synced; writes go to the API.

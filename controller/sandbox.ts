@@ -1,121 +1,31 @@
 /**
- * `npm run sandbox`: the controller on loopback with nothing real behind it: the Mailcow API double, a Kubernetes
- * API double seeded with a few tenant namespaces, the preview runner (Pulumi's mock engine), and a DNS server double
- * that the DNS checks ask: each site's records appear there a few seconds after its stack run, as if published by
- * hand, so the status walks provisioning (records pending) → ready. `cafe` gets a wrong SPF on purpose, to show a
- * failed record and the deadline error. Prints the URL, a fresh token and curl commands.
+ * `npm run sandbox`: the controller on loopback with nothing real behind it (`sandbox-world.ts` assembles it):
+ * the Mailcow and Kubernetes API doubles, the preview runner and a DNS server double whose records appear a few
+ * seconds after each stack run, as if published by hand, so the status walks provisioning (records pending) → ready.
+ * Prints the URL, a fresh token and curl commands. It ends with whatever started it: Ctrl-C, SIGTERM, or the exit of
+ * npm (or any other ancestor), so no tsx or node is left holding the port.
  *
  * PORT (default 8080; 0 = any free port), LOG_LEVEL (default warn) and DNS_CHECK (on|off, default on) may be set;
  * everything else is fixed here.
  */
-import { randomBytes } from "node:crypto";
-import { startDnsServer } from "../test/doubles/dns-server";
-import { kubeConfigFor, startKubernetesDouble } from "../test/doubles/kubernetes-api";
-import { startMailcowDouble } from "../test/doubles/mailcow-api";
-import { PublishingRunner } from "../test/support/dns-publishing";
-import { buildController } from "./controller";
-import { dnsCheckerFromSettings } from "./deliverability/from-settings";
-import { createLogger } from "./logger";
-import { MailcowClient } from "./mailcow/client";
-import { createRedactor } from "./redact";
-import { loadSettings, secretValues } from "./settings";
-import { annotationLayout } from "./sites/annotation-layout";
-import { cachedSiteDirectory } from "./sites/kubernetes-site-directory";
-import { PreviewRunner } from "./stacks/preview-runner";
-
-const MAIL_HOST = "mail.sandbox.example";
-/** How long after a stack run the site's records show up at the DNS double ("published by hand"). */
-const PUBLISH_DELAY_MS = 8000;
-const DNS_CHECK_INTERVAL_SECONDS = 3;
-const DNS_CHECK_TIMEOUT_SECONDS = 120;
-/** The site whose SPF is published wrong, to show a failed record and the deadline error. */
-const WRONG_SPF_SITE = "cafe";
-
-/** Tenant namespaces as Voxeil's seed writes them: labelled with the slug, the domain in an annotation. */
-const SEED = [
-  { slug: "shop", domain: "shop.example.com" },
-  { slug: "blog", domain: "blog.example.org" },
-  { slug: "cafe", domain: "cafe.example.net" },
-];
+import { whenAncestorsGone } from "./ancestors";
+import { SANDBOX_DEFAULTS, SANDBOX_MAIL_HOST, SANDBOX_SITES, startSandbox, WRONG_SPF_SITE } from "./sandbox-world";
+import type { Settings } from "./settings";
 
 async function main(): Promise<void> {
-  const mailcowDouble = await startMailcowDouble({ hostname: MAIL_HOST, reuseDkimKeys: true });
-  const k8s = await startKubernetesDouble({
-    namespaces: [
-      ...SEED.map(({ slug, domain }) => ({
-        name: `tenant-${slug}`,
-        labels: { "voxeil.io/tenant": "true", "voxeil.io/tenant-slug": slug },
-        annotations: { "voxeil.io/domain": domain },
-      })),
-      { name: "kube-system" },
-      { name: "platform" },
-    ],
-  });
-  const dns = await startDnsServer({ zones: SEED.map((s) => s.domain) });
-  const token = randomBytes(24).toString("hex");
-  const settings = loadSettings({
-    MAILCOW_API_URL: mailcowDouble.url,
-    MAILCOW_API_KEY: mailcowDouble.apiKey,
-    MAILCOW_HOSTNAME: MAIL_HOST,
-    CONTROLLER_TOKENS: token,
-    STACK_RUNNER: "preview",
-    DNS_PROVIDER: "manual",
-    DATA_DIR: ".controller-data",
-    HOST: "127.0.0.1",
-    PORT: process.env.PORT ?? "8080",
-    RETRY_BASE_MS: "500",
-    RETRY_CAP_MS: "5000",
-    RETRY_MAX_ATTEMPTS: "4",
-    SHUTDOWN_DEADLINE_SECONDS: "5",
-    RESYNC_INTERVAL_SECONDS: "0",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-    DNS_CHECK: process.env.DNS_CHECK ?? "on",
-    DNS_CHECK_INTERVAL_SECONDS: String(DNS_CHECK_INTERVAL_SECONDS),
-    DNS_CHECK_TIMEOUT_SECONDS: String(DNS_CHECK_TIMEOUT_SECONDS),
-    DNS_CHECK_NAMESERVERS: `${dns.address}:${dns.port}`,
-  });
-  const redact = createRedactor(secretValues(settings));
-  const logger = createLogger(settings.logLevel, redact, undefined, { name: "sandbox" });
-  // The same site directory as npm start: reads from a list + watch cache of the namespaces, writes to the API.
-  const { sites, cache: siteCache } = cachedSiteDirectory({
-    kubeConfig: kubeConfigFor(k8s.url),
-    layout: annotationLayout(settings.siteLayout, settings.annotationPrefix, settings.namespaceTemplate),
-    redact,
-    logger: logger.child({ component: "namespace-cache" }),
-  });
-  const mailcow = new MailcowClient({ baseUrl: mailcowDouble.url, apiKey: mailcowDouble.apiKey, timeoutMs: 5000 });
-  // A short artificial delay makes the run visible in the status (`run.state: running`); the records then reach the
-  // DNS double a few seconds later, as an operator publishing them by hand would.
-  const runner = new PublishingRunner(new PreviewRunner({ delayMs: 1500 }), dns, {
-    delayMs: PUBLISH_DELAY_MS,
-    tamper: (slug, records) =>
-      slug === WRONG_SPF_SITE
-        ? records.map((r) => (r.purpose === "spf" ? { ...r, content: "v=spf1 -all", chunks: ["v=spf1 -all"] } : r))
-        : records,
-  });
-  const dnsChecker = await dnsCheckerFromSettings(settings.dnsCheck);
-  const controller = buildController({
-    settings,
-    sites,
-    mailcow,
-    runner,
-    logger,
-    redact,
-    version: "sandbox",
-    dnsChecker,
-    siteCache,
-  });
-
-  let url: string;
-  try {
-    ({ url } = await controller.start());
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
-    process.stderr.write(`port ${settings.port} is taken; using a free one (set PORT to choose)\n`);
-    settings.port = 0;
-    ({ url } = await controller.start());
-  }
-
+  const options = {
+    ...SANDBOX_DEFAULTS,
+    port: Number(process.env.PORT ?? SANDBOX_DEFAULTS.port),
+    logLevel: (process.env.LOG_LEVEL ?? SANDBOX_DEFAULTS.logLevel) as Settings["logLevel"],
+    dnsCheck: (process.env.DNS_CHECK ?? "on") !== "off",
+  };
+  const sandbox = await startSandbox(options);
+  const { url, token, settings, mailcow: mailcowDouble, k8s, dns } = sandbox;
+  const PUBLISH_DELAY_MS = options.publishDelayMs;
+  const DNS_CHECK_INTERVAL_SECONDS = options.dnsCheckIntervalSeconds;
+  const DNS_CHECK_TIMEOUT_SECONDS = options.dnsCheckTimeoutSeconds;
+  const SEED = SANDBOX_SITES;
+  const MAIL_HOST = SANDBOX_MAIL_HOST;
   const auth = `-H "Authorization: Bearer ${token}"`;
   const json = `-H "Content-Type: application/json"`;
   process.stdout.write(
@@ -157,18 +67,17 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = async () => {
+  const stop = async (why: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    await controller.shutdown();
-    runner.close();
-    await dns.close();
-    await mailcowDouble.close();
-    await k8s.close();
+    if (why) process.stderr.write(`${why}; stopping the sandbox\n`);
+    await sandbox.stop();
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop());
-  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop(""));
+  process.on("SIGTERM", () => void stop(""));
+  process.on("SIGHUP", () => void stop("the terminal closed"));
+  whenAncestorsGone((pid) => void stop(`the process that started it (pid ${pid}) has ended`));
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,7 @@ const base = {
   CONTROLLER_TOKENS: TOKEN_A,
   PULUMI_CONFIG_PASSPHRASE: "correct horse battery staple",
   DATA_DIR: "/data",
+  ALLOWED_DOMAIN_SUFFIXES: "sites.example",
 };
 
 function problemsOf(env: Record<string, string | undefined>, readFile?: (f: string) => string): string[] {
@@ -65,6 +66,34 @@ describe("loadSettings", () => {
   it("names a missing required setting", () => {
     const problems = problemsOf({ ...base, MAILCOW_API_URL: undefined });
     expect(problems).toEqual(["MAILCOW_API_URL: required"]);
+  });
+
+  it("names every missing setting in one answer, the passphrase and the domain suffixes included", () => {
+    const problems = problemsOf({});
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual([
+      "ALLOWED_DOMAIN_SUFFIXES",
+      "CONTROLLER_TOKENS",
+      "MAILCOW_API_KEY",
+      "MAILCOW_API_URL",
+      "PULUMI_CONFIG_PASSPHRASE",
+    ]);
+  });
+
+  it("requires ALLOWED_DOMAIN_SUFFIXES, taking * only as the deliberate choice of any domain", () => {
+    const problems = problemsOf({ ...base, ALLOWED_DOMAIN_SUFFIXES: undefined });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^ALLOWED_DOMAIN_SUFFIXES: required: .*or \* to allow any domain/);
+    expect(loadSettings({ ...base, ALLOWED_DOMAIN_SUFFIXES: "*" }).dns.allowedSuffixes).toBe("*");
+    expect(problemsOf({ ...base, ALLOWED_DOMAIN_SUFFIXES: " , " })[0]).toMatch(/^ALLOWED_DOMAIN_SUFFIXES: required/);
+  });
+
+  it("keeps adoption of unmarked Mailcow domains and private name servers off unless asked for", () => {
+    const s = loadSettings(base);
+    expect(s.adoptUnmarkedDomains).toBe(false);
+    expect(s.dnsCheck.allowPrivateNameServers).toBe(false);
+    const on = loadSettings({ ...base, ADOPT_UNMARKED_DOMAINS: "true", DNS_CHECK_PRIVATE_NAMESERVERS: "true" });
+    expect(on.adoptUnmarkedDomains).toBe(true);
+    expect(on.dnsCheck.allowPrivateNameServers).toBe(true);
   });
 
   it("names a bad setting with its value and what it expects", () => {

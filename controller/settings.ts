@@ -57,7 +57,8 @@ export interface Settings {
     provider: DnsProviderKind;
     cloudflareApiToken: string | undefined;
     cloudflareAccountId: string | undefined;
-    allowedSuffixes: string[];
+    /** Suffixes a site's domain must be equal to or below, or `*`: any domain (the operator's deliberate choice). */
+    allowedSuffixes: string[] | "*";
     spfInclude: string | undefined;
     dmarcPolicy: DmarcPolicy;
     /** An address, `false` for no reports, or undefined for the site default (`dmarc-reports@<domain>`). */
@@ -77,7 +78,11 @@ export interface Settings {
     timeoutSeconds: number;
     /** Ask these servers instead of the domains' authoritative ones (empty: find those through the resolver). */
     nameServers: NameServerSetting[];
+    /** Ask authoritative servers at private, loopback, link-local or cluster addresses (off: refused as authorities). */
+    allowPrivateNameServers: boolean;
   };
+  /** Let a site take over a Mailcow domain without the controller's owner marker (off: 409 `domain_not_marked`). */
+  adoptUnmarkedDomains: boolean;
   domainLimits: DomainLimits;
   rateLimit: RateLimit;
   maxParallelRuns: number;
@@ -168,7 +173,8 @@ const envSchema = z.object({
     .regex(/^[a-f0-9]{32}$/, "expected a 32-character hex account id")
     .optional(),
   DNS_PROVIDER: z.enum(["cloudflare", "manual"]).default("manual"),
-  ALLOWED_DOMAIN_SUFFIXES: z.string().default(""),
+  ALLOWED_DOMAIN_SUFFIXES: z.string().optional(),
+  ADOPT_UNMARKED_DOMAINS: bool(false),
   SPF_INCLUDE: dnsName.optional(),
   DMARC_POLICY: z.enum(["none", "quarantine", "reject"]).default("quarantine"),
   DMARC_RUA: reportAddress.optional(),
@@ -203,6 +209,7 @@ const envSchema = z.object({
   DNS_CHECK_INTERVAL_SECONDS: int(30, 1, 3600),
   DNS_CHECK_TIMEOUT_SECONDS: int(900, 1, 7 * 86_400),
   DNS_CHECK_NAMESERVERS: z.string().default(""),
+  DNS_CHECK_PRIVATE_NAMESERVERS: bool(false),
   MAIL_DOMAIN_ALIASES: int(400, 0, 1_000_000),
   MAIL_DOMAIN_MAILBOXES: int(10, 1, 1_000_000),
   MAIL_DOMAIN_DEFQUOTA_MB: int(3072, 1, 10_000_000),
@@ -241,8 +248,9 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       const key = String(issue.path[0] ?? "environment");
       problems.push(describeIssue(key, issue.message, cleaned[key]));
     }
-    // Token problems are worth reporting in the same breath.
+    // Every problem in one answer: the checks that read plain strings run even when the schema failed.
     readTokens(cleaned, readFile, problems);
+    independentChecks(cleaned, problems, new Set(problems.map((p) => p.split(":")[0])));
     throw new SettingsError(problems);
   }
   const e = parsed.data;
@@ -259,14 +267,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
     if (fromFile === "") problems.push(`PULUMI_CONFIG_PASSPHRASE_FILE: the file ${passphraseFile} is empty`);
     passphraseFromFile = fromFile || undefined;
     passphrase = undefined;
-  } else if (passphrase === undefined && e.STACK_RUNNER === "automation") {
-    problems.push(
-      "PULUMI_CONFIG_PASSPHRASE: required (or PULUMI_CONFIG_PASSPHRASE_FILE) to encrypt the site stacks' secrets",
-    );
   }
-  if (e.DNS_PROVIDER === "cloudflare" && !e.CLOUDFLARE_API_TOKEN) {
-    problems.push("CLOUDFLARE_API_TOKEN: required when DNS_PROVIDER is cloudflare");
-  }
+  independentChecks(e, problems, new Set());
   if (e.MAIL_DOMAIN_DEFQUOTA_MB > e.MAIL_DOMAIN_MAXQUOTA_MB) {
     problems.push(
       `MAIL_DOMAIN_DEFQUOTA_MB: must not exceed MAIL_DOMAIN_MAXQUOTA_MB (${e.MAIL_DOMAIN_DEFQUOTA_MB} > ${e.MAIL_DOMAIN_MAXQUOTA_MB})`,
@@ -280,7 +282,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
   if (e.RETRY_BASE_MS > e.RETRY_CAP_MS) {
     problems.push(`RETRY_BASE_MS: must not exceed RETRY_CAP_MS (${e.RETRY_BASE_MS} > ${e.RETRY_CAP_MS})`);
   }
-  const allowedSuffixes = parseSuffixes(e.ALLOWED_DOMAIN_SUFFIXES, problems);
+  const allowedSuffixes = parseSuffixes(e.ALLOWED_DOMAIN_SUFFIXES ?? "", problems);
   const nameServers = parseNameServers(e.DNS_CHECK_NAMESERVERS, problems);
   const hostname = e.MAILCOW_HOSTNAME?.toLowerCase() ?? hostnameFromApiUrl(e.MAILCOW_API_URL);
   if (hostname === undefined) {
@@ -329,7 +331,9 @@ export function loadSettings(env: NodeJS.ProcessEnv, readFile: ReadFile = defaul
       intervalSeconds: e.DNS_CHECK_INTERVAL_SECONDS,
       timeoutSeconds: e.DNS_CHECK_TIMEOUT_SECONDS,
       nameServers,
+      allowPrivateNameServers: e.DNS_CHECK_PRIVATE_NAMESERVERS,
     },
+    adoptUnmarkedDomains: e.ADOPT_UNMARKED_DOMAINS,
     domainLimits: {
       description: "managed by mail-zone-controller",
       aliases: e.MAIL_DOMAIN_ALIASES,
@@ -429,7 +433,35 @@ function readSecretFile(name: string, file: string, readFile: ReadFile, problems
   }
 }
 
-function parseSuffixes(raw: string, problems: string[]): string[] {
+/**
+ * Checks of settings that need only the raw strings, so they also run when the schema refused another key (one
+ * answer names every problem). `reported`: keys the schema already named.
+ */
+function independentChecks(env: Record<string, unknown>, problems: string[], reported: ReadonlySet<string>): void {
+  const set = (key: string) => typeof env[key] === "string" && env[key] !== "";
+  const runner = env.STACK_RUNNER ?? "automation";
+  if (runner === "automation" && !set("PULUMI_CONFIG_PASSPHRASE") && !set("PULUMI_CONFIG_PASSPHRASE_FILE")) {
+    problems.push(
+      "PULUMI_CONFIG_PASSPHRASE: required (or PULUMI_CONFIG_PASSPHRASE_FILE) to encrypt the site stacks' secrets",
+    );
+  }
+  if (env.DNS_PROVIDER === "cloudflare" && !set("CLOUDFLARE_API_TOKEN") && !reported.has("CLOUDFLARE_API_TOKEN")) {
+    problems.push("CLOUDFLARE_API_TOKEN: required when DNS_PROVIDER is cloudflare");
+  }
+  const suffixes = String(env.ALLOWED_DOMAIN_SUFFIXES ?? "")
+    .split(",")
+    .filter((x) => x.trim() !== "");
+  if (suffixes.length === 0) {
+    problems.push(
+      "ALLOWED_DOMAIN_SUFFIXES: required: the domain suffixes sites may use, comma-separated (e.g. sites.example.com), " +
+        "or * to allow any domain as a deliberate choice",
+    );
+  }
+}
+
+function parseSuffixes(raw: string, problems: string[]): string[] | "*" {
+  if (raw.trim() === "*") return "*";
+  if (raw.trim() === "") return [];
   const out: string[] = [];
   for (const s of raw.split(",")) {
     if (s.trim() === "") continue;

@@ -60,6 +60,8 @@ describe("parseSiteInput", () => {
     [{ domain: "bücher" }, "domain", '"bücher"', "single label"],
     [{ domain: `${"x".repeat(64)}.example` }, "domain", "", "63-byte"],
     [{ domain: "mail.zone.example" }, "domain", '"mail.zone.example"', "shared mail host"],
+    [{ domain: "zone.example" }, "domain", '"zone.example"', "is a parent of the shared mail host mail.zone.example"],
+    [{ domain: "x.mail.zone.example" }, "domain", '"x.mail.zone.example"', "is under the shared mail host"],
     [{ mailHost: "not a host" }, "mailHost", '"not a host"', "character"],
     [{ dnsProvider: "route53" }, "dnsProvider", '"route53"', "cloudflare"],
     [{ dkim: { selector: "bad/sel", txt: DKIM_TXT } }, "dkim.selector", '"bad/sel"', "[A-Za-z0-9._-]"],

@@ -17,8 +17,11 @@ import {
 import {
   buildSiteRecords,
   type MailDnsRecord,
+  MissingDkimError,
   MTA_STS_MAX_AGE_LIMIT,
+  recordsForSite as recordsFromSource,
   SITE_RECORD_DEFAULTS,
+  siteZoneName as zoneNameOf,
 } from "../components/site-records";
 
 /** The Pulumi project of every per-site stack; also the config namespace (`mail-sites:<key>`). */
@@ -26,6 +29,25 @@ export const SITE_PROJECT = "mail-sites";
 
 /** Voxeil's slug rule (`validateSlug`, apps/controller/sites/site.slug.js): lowercase alphanumeric runs joined by '-'. */
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/**
+ * A site's domain must stand apart from the shared mail host: not the host itself, not one of its parents (a site on
+ * `example.net` would publish MX and SPF for the platform's own domain when the host is `mail.example.net`) and not
+ * a name under it. Both names must already be normalised or valid; throws a `DomainValidationError` naming the
+ * relation.
+ */
+export function assertApartFromMailHost(domain: string, mailHost: string, field = "domain"): void {
+  assertNotMailHost(domain, mailHost, field);
+  const d = normaliseDomain(domain, field);
+  const h = normaliseDomain(mailHost, "mailHost");
+  const expected = "a hosted site's domain, apart from the mail host, its parents and the names under it";
+  if (h.endsWith(`.${d}`)) {
+    throw new DomainValidationError(field, domain, `is a parent of the shared mail host ${h}`, expected);
+  }
+  if (d.endsWith(`.${h}`)) {
+    throw new DomainValidationError(field, domain, `is under the shared mail host ${h}`, expected);
+  }
+}
 
 /** An input that failed validation: `issues` lists each problem with the field path; the message lists them all. */
 export class SiteConfigError extends Error {
@@ -187,7 +209,7 @@ export const siteInputSchema = z
   .strict()
   .superRefine((site, ctx) => {
     try {
-      assertNotMailHost(site.domain, site.mailHost);
+      assertApartFromMailHost(site.domain, site.mailHost);
     } catch (err) {
       domainIssue(ctx, err);
     }
@@ -260,14 +282,17 @@ export function parseSiteInput(raw: unknown): SiteInput {
 
 /** The records the site publishes now: none when disabled. */
 export function recordsForSite(input: SiteInput): MailDnsRecord[] {
-  if (!input.enabled) return [];
-  if (!input.dkim) throw new SiteConfigError([{ path: "dkim", message: "dkim: missing for an enabled site" }]);
-  return buildSiteRecords({ ...input, dkim: input.dkim });
+  try {
+    return recordsFromSource(input);
+  } catch (err) {
+    if (err instanceof MissingDkimError) throw new SiteConfigError([{ path: "dkim", message: err.message }]);
+    throw err;
+  }
 }
 
 /** The zone the Cloudflare lookup uses: `cloudflare.zoneName`, else the domain itself. */
 export function siteZoneName(input: SiteInput): string {
-  return input.cloudflare?.zoneName ?? input.domain;
+  return zoneNameOf(input);
 }
 
 /** How each key is stored in Pulumi config (strings as-is, objects as JSON). */

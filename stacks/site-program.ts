@@ -25,12 +25,13 @@ export function loadSiteConfig(): SiteInput {
 
 export async function siteProgram(): Promise<SiteProgramOutputs> {
   const input = loadSiteConfig();
-  new SiteMailDns(input.slug, { input });
+  // Built once: the component publishes these and the program returns them.
+  const records = recordsForSite(input);
+  new SiteMailDns(input.slug, { input, records });
   // Disabled: not declared, so `up` removes the certificate and route along with the records.
   if (input.enabled && input.webTls) {
     new SiteWebTls(input.slug, { slug: input.slug, domain: input.domain, webTls: input.webTls });
   }
-  const records = recordsForSite(input);
   return {
     provider: input.dnsProvider,
     records,

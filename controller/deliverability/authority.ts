@@ -5,6 +5,7 @@
  * straight from the servers found here.
  */
 import { Resolver } from "node:dns/promises";
+import { type AddressRange, contains, isPrivateRange, parseRange } from "../../components/network-ranges";
 import { DnsClient, type NameServer } from "./dns-client";
 
 /** The recursive look-ups discovery needs; swapped in tests. */
@@ -66,11 +67,46 @@ export function clientNsLookup(server: NameServer, client: DnsClient = new DnsCl
   };
 }
 
+/** Link-local, unspecified and multicast: never a name server on the internet. */
+const NEVER_PUBLIC: readonly AddressRange[] = [
+  "169.254.0.0/16",
+  "0.0.0.0/8",
+  "224.0.0.0/4",
+  "fe80::/10",
+  "::/128",
+  "ff00::/8",
+].map((text) => parseRange(text) as AddressRange);
+
+/**
+ * Whether an address a tenant's delegation names may be asked as an authoritative server: not private (RFC 1918,
+ * shared space, the cluster's networks), loopback, link-local, unspecified or multicast. A tenant controls its NS
+ * records, so without this rule the controller would send queries into the cluster or to itself on its behalf.
+ */
+export function isPublicAddress(address: string): boolean {
+  const range = parseRange(address);
+  if (!range) return false;
+  // An IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return isPublicAddress(mapped[1]);
+  return !isPrivateRange(range) && !NEVER_PUBLIC.some((r) => contains(r, range));
+}
+
+export interface AuthorityOptions {
+  /** Ask authoritative servers at private or cluster addresses too (operators whose servers are private). */
+  allowPrivate?: boolean;
+}
+
 /**
  * Walks up from `domain` until a name has NS records; resolves each NS host to addresses. Stops before the last
- * label: a TLD's servers only refer, they are not authoritative for the site.
+ * label: a TLD's servers only refer, they are not authoritative for the site. Addresses that are not public are
+ * refused unless `allowPrivate` (see `isPublicAddress`).
  */
-export async function findAuthority(domain: string, lookup: NsLookup, port = 53): Promise<Authority> {
+export async function findAuthority(
+  domain: string,
+  lookup: NsLookup,
+  port = 53,
+  options: AuthorityOptions = {},
+): Promise<Authority> {
   const labels = domain.replace(/\.$/, "").toLowerCase().split(".");
   for (let i = 0; i < labels.length - 1; i++) {
     const zone = labels.slice(i).join(".");
@@ -82,9 +118,19 @@ export async function findAuthority(domain: string, lookup: NsLookup, port = 53)
       throw new AuthorityLookupError(`NS lookup for ${zone} failed: ${(err as Error).message}`);
     }
     const servers: NameServer[] = [];
+    const refused: string[] = [];
     for (const host of [...hosts].sort()) {
       const addresses = await lookup.resolveAddresses(host).catch(() => [] as string[]);
-      for (const address of addresses) servers.push({ address, port, name: host.replace(/\.$/, "") });
+      for (const address of addresses) {
+        if (!options.allowPrivate && !isPublicAddress(address)) refused.push(`${host.replace(/\.$/, "")} (${address})`);
+        else servers.push({ address, port, name: host.replace(/\.$/, "") });
+      }
+    }
+    if (servers.length === 0 && refused.length > 0) {
+      throw new AuthorityLookupError(
+        `the name servers of ${zone} resolve only to private, loopback, link-local or cluster addresses ` +
+          `(${refused.join(", ")}); the DNS checks do not ask those (DNS_CHECK_PRIVATE_NAMESERVERS=true allows them)`,
+      );
     }
     if (servers.length === 0) {
       throw new AuthorityLookupError(`the name servers of ${zone} (${hosts.join(", ")}) have no addresses`);

@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildSiteRecords, type MailDnsRecord } from "../../components/site-records";
 import { type DnsServerDouble, type DoubleRecord, startDnsServer } from "../../test/doubles/dns-server";
 import type { Clock } from "../clock";
-import { clientNsLookup } from "./authority";
+import { clientNsLookup, isPublicAddress } from "./authority";
 import { DeliverabilityChecker } from "./checker";
 import { DnsClient } from "./dns-client";
 
@@ -67,6 +67,8 @@ function checkerFor(s: DnsServerDouble): DeliverabilityChecker {
     nsLookup: clientNsLookup({ address: s.address, port: s.port }, client),
     port: s.port,
     client,
+    // The double listens on loopback: allowed here, refused by default (see the test below).
+    allowPrivateNameServers: true,
   });
 }
 
@@ -276,5 +278,43 @@ describe("DeliverabilityChecker.waitForVerified", () => {
         signal: controller.signal,
       }),
     ).rejects.toThrow("shutting down");
+  });
+});
+
+describe("DeliverabilityChecker and a delegation to private addresses", () => {
+  it("does not ask name servers at loopback or private addresses unless the operator allows it", async () => {
+    const s = await server(published(expected));
+    const client = new DnsClient({ timeoutMs: 300, udpAttempts: 1 });
+    const refusing = new DeliverabilityChecker({
+      nsLookup: clientNsLookup({ address: s.address, port: s.port }, client),
+      port: s.port,
+      client,
+    });
+    const report = await refusing.check(DOMAIN, expected);
+    expect(report.allVerified).toBe(false);
+    expect(report.nameServers).toEqual([]);
+    expect(report.records[0].detail).toMatch(/private, loopback, link-local or cluster addresses .*127\.0\.0\.1/);
+  });
+});
+
+describe("isPublicAddress", () => {
+  it("refuses private, shared, loopback, link-local, unspecified and mapped-private addresses", () => {
+    for (const address of [
+      "10.43.0.10",
+      "172.16.5.1",
+      "192.168.1.1",
+      "100.64.0.1",
+      "127.0.0.1",
+      "169.254.169.254",
+      "0.0.0.0",
+      "::1",
+      "fe80::1",
+      "fd00::53",
+      "::ffff:10.0.0.1",
+    ]) {
+      expect(isPublicAddress(address), address).toBe(false);
+    }
+    for (const address of ["192.0.2.53", "8.8.8.8", "2001:db8::53"])
+      expect(isPublicAddress(address), address).toBe(true);
   });
 });

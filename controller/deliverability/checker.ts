@@ -42,6 +42,8 @@ export interface DeliverabilityCheckerOptions {
   nameServers?: NameServer[];
   /** Port of discovered servers (default 53). */
   port?: number;
+  /** Ask discovered servers at private, loopback, link-local or cluster addresses (default false: refused). */
+  allowPrivateNameServers?: boolean;
   /** The DNS client (default: UDP with TCP fallback, 2 s per attempt). */
   client?: DnsQuerier;
 }
@@ -81,7 +83,9 @@ export class DeliverabilityChecker {
     try {
       authority = this.options.nameServers
         ? { zone: apex, servers: this.options.nameServers }
-        : await findAuthority(apex, this.nsLookup, this.options.port ?? 53);
+        : await findAuthority(apex, this.nsLookup, this.options.port ?? 53, {
+            allowPrivate: this.options.allowPrivateNameServers ?? false,
+          });
     } catch (err) {
       const message = err instanceof AuthorityLookupError ? err.message : `name server lookup failed: ${String(err)}`;
       const records = expected.map((r) => compareRecord(r, { kind: "error", message }));

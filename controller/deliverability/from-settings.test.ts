@@ -8,6 +8,7 @@ const base = {
   MAILCOW_API_KEY: "mailcow-key-123456",
   CONTROLLER_TOKENS: "a".repeat(40),
   STACK_RUNNER: "preview",
+  ALLOWED_DOMAIN_SUFFIXES: "*",
 };
 
 function problems(env: Record<string, string>): string[] {
@@ -27,6 +28,7 @@ describe("DNS_CHECK settings", () => {
       intervalSeconds: 30,
       timeoutSeconds: 900,
       nameServers: [],
+      allowPrivateNameServers: false,
     });
   });
 
@@ -40,6 +42,7 @@ describe("DNS_CHECK settings", () => {
     });
     expect(s.dnsCheck).toEqual({
       enabled: false,
+      allowPrivateNameServers: false,
       intervalSeconds: 5,
       timeoutSeconds: 120,
       nameServers: [
@@ -64,7 +67,7 @@ describe("DNS_CHECK settings", () => {
 });
 
 describe("dnsCheckerFromSettings", () => {
-  const settings = { enabled: true, intervalSeconds: 30, timeoutSeconds: 900 };
+  const settings = { enabled: true, intervalSeconds: 30, timeoutSeconds: 900, allowPrivateNameServers: false };
 
   it("builds no checker when the checks are off", async () => {
     expect(await dnsCheckerFromSettings({ ...settings, enabled: false, nameServers: [] })).toBeNull();

@@ -26,7 +26,10 @@ export async function dnsCheckerFromSettings(
 ): Promise<DeliverabilityChecker | null> {
   if (!settings.enabled) return null;
   const client = options.client ? { client: options.client } : {};
-  if (settings.nameServers.length === 0) return new DeliverabilityChecker(client);
+  // Servers the operator names are trusted as given; discovered ones must be public unless the operator says otherwise.
+  if (settings.nameServers.length === 0) {
+    return new DeliverabilityChecker({ ...client, allowPrivateNameServers: settings.allowPrivateNameServers });
+  }
   const resolveHost = options.resolveHost ?? systemResolveHost;
   const nameServers: NameServer[] = [];
   for (const { host, port } of settings.nameServers) {

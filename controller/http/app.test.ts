@@ -112,6 +112,25 @@ describe("the mail flow over HTTP", () => {
     await world.reconciler.idle();
     const after = await request(app).get("/sites/shop/mail/status").set(auth);
     expect(after.body).toMatchObject({ enabled: false, status: "disabled", dns: { records: [] } });
+    // Manual DNS: the records were published by hand, so the answer says to take them down by hand.
+    expect(after.body.dns.notice).toMatch(/^mail is off: remove the records you published by hand for shop\.example/);
+  });
+
+  it("answers a purge without a body, or without confirm, in its own words naming what to send", async () => {
+    const { app, auth } = await setup();
+    for (const res of [
+      await request(app).post("/sites/shop/mail/purge").set(auth),
+      await request(app).post("/sites/shop/mail/purge").set(auth).send({}),
+    ]) {
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("invalid_body");
+      expect(res.body.error.message).toBe(
+        'confirm (missing): required: repeat the site\'s slug to confirm the purge, e.g. {"confirm": "shop"}',
+      );
+      expect(res.body.error.message).not.toMatch(/Invalid input|received undefined/);
+    }
+    const numeric = await request(app).post("/sites/shop/mail/purge").set(auth).send({ confirm: 7 });
+    expect(numeric.body.error.message).toBe("confirm 7: expected the site's slug as a string");
   });
 
   it("is idempotent: a second enable and a second disable answer 202 alike", async () => {

@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { MailcowError } from "../mailcow/errors";
 import { RequestRejected } from "../reconciler/reconciler";
 import { errorMessage, type Redactor, shortMessage } from "../redact";
-import { SiteNotFoundError, SiteStoreError } from "../sites/site";
+import { SiteNotFoundError, SiteStoreError, SlugConflictError } from "../sites/site";
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: Array<{ path: string; message: string }> };
@@ -71,6 +71,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof SiteNotFoundError) {
     return new HttpError(404, "site_not_found", `site ${JSON.stringify(err.slug)} does not exist`);
   }
+  if (err instanceof SlugConflictError) return new HttpError(409, "slug_conflict", err.message);
   if (err instanceof MailcowError) return mailcowHttpError(err);
   if (err instanceof SiteStoreError) {
     return new HttpError(503, "kubernetes_unavailable", err.message, undefined, { "Retry-After": "5" });

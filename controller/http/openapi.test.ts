@@ -10,10 +10,29 @@ afterEach(async () => {
   for (const w of worlds.splice(0)) await w.close().catch(() => {});
 });
 
+/** The API as docs/controller.md lists it, written out by hand: neither side comes from the route table. */
+const EXPECTED_OPERATIONS = [
+  "delete /sites/{slug}/mail/mailboxes/{localPart}",
+  "get /healthz",
+  "get /metrics",
+  "get /openapi.json",
+  "get /readyz",
+  "get /sites/{slug}/mail/mailboxes",
+  "get /sites/{slug}/mail/status",
+  "post /sites/{slug}/mail/disable",
+  "post /sites/{slug}/mail/enable",
+  "post /sites/{slug}/mail/mailboxes",
+  "post /sites/{slug}/mail/purge",
+];
+
 async function setup() {
   const world = await startWorld();
   worlds.push(world);
-  return { world, ...appFor(world) };
+  const { app } = appFor(world);
+  // The document as a client gets it, not the object the route table built.
+  const served = await request(app).get("/openapi.json").set("Authorization", `Bearer ${TOKENS[0]}`);
+  expect(served.status).toBe(200);
+  return { world, app, openapi: served.body as Record<string, unknown> };
 }
 
 interface Layer {
@@ -42,15 +61,11 @@ function documentedRoutes(doc: Record<string, unknown>): string[] {
 }
 
 describe("/openapi.json", () => {
-  it("describes every registered route, and nothing else", async () => {
+  it("describes exactly the operations the API has, and Express serves exactly those", async () => {
     const { app, openapi } = await setup();
-    const registered = expressRoutes(app as unknown as { router: { stack: Layer[] } });
-    expect(registered.length).toBeGreaterThanOrEqual(11);
-    expect(documentedRoutes(openapi)).toEqual(registered);
-    const served = await request(app).get("/openapi.json").set("Authorization", `Bearer ${TOKENS[0]}`);
-    expect(served.status).toBe(200);
-    expect(documentedRoutes(served.body)).toEqual(registered);
-    expect(served.body.openapi).toBe("3.1.0");
+    expect(expressRoutes(app as unknown as { router: { stack: Layer[] } })).toEqual(EXPECTED_OPERATIONS);
+    expect(documentedRoutes(openapi)).toEqual(EXPECTED_OPERATIONS);
+    expect(openapi.openapi).toBe("3.1.0");
   });
 
   it("marks only health, readiness and metrics as open", async () => {

@@ -75,9 +75,14 @@ const COMMON_ERRORS = {
   400: err("Invalid slug, parameter or body (the message names the field)."),
   401: err("Missing or wrong bearer token."),
   404: err("No such site."),
+  409: err(
+    "The site's domain belongs to another site or was not created by the controller, the controller's mail-domain " +
+      "annotation names another domain than the site's, or two namespaces claim the slug.",
+  ),
   415: err("The body is not JSON."),
   503: err("Mailcow or the Kubernetes API is unavailable, or the controller is shutting down."),
 };
+const OWNERSHIP = COMMON_ERRORS[409].description;
 
 export function buildRoutes(deps: RouteDeps): RouteSpec[] {
   const { reconciler, mailboxes } = deps;
@@ -95,7 +100,7 @@ export function buildRoutes(deps: RouteDeps): RouteSpec[] {
           schema: mailStatusResponse,
         },
         ...COMMON_ERRORS,
-        409: err("The domain is not the site's, the site has no domain, or the domain is not allowed."),
+        409: err(`The domain is not the site's, the site has no domain, or the domain is not allowed. ${OWNERSHIP}`),
         413: err("The body is too large."),
       },
       handle: async ({ params, body }) => ({
@@ -149,7 +154,7 @@ export function buildRoutes(deps: RouteDeps): RouteSpec[] {
       responses: {
         201: { description: "Created (the password is never echoed).", schema: mailboxResponse },
         ...COMMON_ERRORS,
-        409: err("Mail is not enabled or not ready, or the mailbox exists."),
+        409: err(`Mail is not enabled or not ready, or the mailbox exists. ${OWNERSHIP}`),
         413: err("The body is too large."),
         422: err("Mailcow refused the mailbox (e.g. password policy, quota)."),
       },

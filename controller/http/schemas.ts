@@ -40,8 +40,13 @@ export const emptyBody = z.object({}).strict();
 export const purgeBody = z
   .object({
     confirm: z
-      .string()
-      .max(SLUG_MAX_LENGTH)
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'required: repeat the site\'s slug to confirm the purge, e.g. {"confirm": "shop"}'
+            : "expected the site's slug as a string",
+      })
+      .max(SLUG_MAX_LENGTH, { error: `expected the site's slug (at most ${SLUG_MAX_LENGTH} characters)` })
       .meta({ description: "Must repeat the slug: purge deletes every mailbox." }),
   })
   .strict();
@@ -110,6 +115,9 @@ export const mailStatusResponse = z
         .string()
         .nullable()
         .meta({ description: "While the checks continue: when the site goes to error if they have not verified." }),
+      notice: z.string().optional().meta({
+        description: "What the operator still has to do by hand (manual DNS: remove the records after a disable).",
+      }),
     }),
     run: runView.nullable(),
   })

@@ -10,7 +10,11 @@ describe("classifyFailure", () => {
     const validation = new MailcowError({ kind: "validation", operation: "ensureDomain", detail: "domain_invalid" });
     const auth = new MailcowError({ kind: "auth", operation: "ping", detail: "HTTP 401" });
     expect(classifyFailure(transient).transient).toBe(true);
-    expect(classifyFailure(validation)).toEqual({ transient: false, message: "mailcow ensureDomain: domain_invalid" });
+    expect(classifyFailure(validation)).toEqual({
+      transient: false,
+      message: "mailcow ensureDomain: domain_invalid",
+      staleLock: false,
+    });
     expect(classifyFailure(auth).transient).toBe(false);
   });
 
@@ -22,6 +26,10 @@ describe("classifyFailure", () => {
   });
 
   it("treats the unknown as transient (bounded by the attempts)", () => {
-    expect(classifyFailure(new TypeError("fetch failed"))).toEqual({ transient: true, message: "fetch failed" });
+    expect(classifyFailure(new TypeError("fetch failed"))).toEqual({
+      transient: true,
+      message: "fetch failed",
+      staleLock: false,
+    });
   });
 });

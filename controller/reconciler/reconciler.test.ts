@@ -30,6 +30,9 @@ describe("enable", () => {
       "voxeil.io/mail-domain": "shop.example",
       "voxeil.io/mail-status": "ready",
       "voxeil.io/mail-last-error": "",
+      // The first request is generation 1, and the run that reached `ready` observed it.
+      "voxeil.io/mail-generation": "1",
+      "voxeil.io/mail-observed-generation": "1",
     });
     expect(w.annotations("tenant-shop")["voxeil.io/domain"]).toBe("shop.example");
     const domain = await w.client.getDomain("shop.example");
@@ -47,26 +50,47 @@ describe("enable", () => {
     expect(status.dns.records.every((r) => r.state === "manual")).toBe(true);
   });
 
-  it("keeps Mailcow calls few: a repeated enable reads twice and writes nothing", async () => {
+  it("makes exactly the Mailcow calls an enable needs, and a repeated enable only reads", async () => {
     const w = await world();
-    const first = w.mark();
+    const calls = () => w.mailcow.requests.map((r) => `${r.method} ${r.route ?? r.path}`);
     await w.reconciler.requestEnable("shop");
     await w.reconciler.idle();
-    // 7 with the current client (GET, add, GET for the domain and for DKIM, plus the rate limit).
-    expect(first()).toBeLessThanOrEqual(7);
+    // The request's ownership check, then the run: the domain (read, create), the DKIM key (read, create, read back).
+    expect(calls()).toEqual([
+      "GET get/domain/shop.example",
+      "GET get/domain/shop.example",
+      "POST add/domain",
+      "GET get/dkim/shop.example",
+      "POST add/dkim",
+      "GET get/dkim/shop.example",
+    ]);
     const again = w.mark();
     await w.reconciler.requestEnable("shop", { domain: "SHOP.example." });
     await w.reconciler.idle();
-    expect(again()).toBeLessThanOrEqual(2);
-    expect(w.mailcow.requests.slice(-again()).every((r) => r.method === "GET")).toBe(true);
+    // Ownership is known from the first run; the run reads the domain and the key and changes nothing.
+    expect(calls().slice(-again())).toEqual(["GET get/domain/shop.example", "GET get/dkim/shop.example"]);
     expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
   });
 
   it("re-activates an inactive domain without re-creating it", async () => {
     const w = await world();
-    w.mailcow.state.seedDomain("blog.example", { active: 0 });
+    w.mailcow.state.seedDomain("blog.example", { active: 0, description: "mail-zone:site=blog" });
     await w.reconciler.requestEnable("blog");
     await w.reconciler.idle();
+    expect(await w.client.getDomain("blog.example")).toMatchObject({ active: true });
+    expect(w.mailcow.count({ route: "add/domain" })).toBe(0);
+  });
+
+  it("refuses a Mailcow domain made outside the controller, unless the operator allows adopting it", async () => {
+    const w = await world();
+    w.mailcow.state.seedDomain("blog.example", { active: 0, description: "made by hand" });
+    await expect(w.reconciler.requestEnable("blog")).rejects.toMatchObject({ status: 409, code: "domain_not_marked" });
+    expect(w.annotations("tenant-blog")["voxeil.io/mail-enabled"]).toBeUndefined();
+    expect(await w.client.getDomain("blog.example")).toMatchObject({ active: false });
+
+    const adopting = await world({ from: w, env: { ADOPT_UNMARKED_DOMAINS: "true" } });
+    await adopting.reconciler.requestEnable("blog");
+    await adopting.reconciler.idle();
     expect(await w.client.getDomain("blog.example")).toMatchObject({ active: true });
     expect(w.mailcow.count({ route: "add/domain" })).toBe(0);
   });
@@ -117,13 +141,43 @@ describe("disable", () => {
     expect(status.dns.records).toEqual([]);
   });
 
-  it("touches neither Mailcow nor the stack for a site that never had mail", async () => {
+  it("changes neither Mailcow nor the stack for a site that never had mail (one read: the ownership check)", async () => {
     const w = await world();
     await w.reconciler.requestDisable("blog");
     await w.reconciler.idle();
-    expect(w.mailcow.requests).toHaveLength(0);
+    expect(w.mailcow.requests.map((r) => `${r.method} ${r.route}`)).toEqual(["GET get/domain/blog.example"]);
     expect(w.runner.calls).toHaveLength(0);
     expect(w.annotations("tenant-blog")["voxeil.io/mail-status"]).toBe("disabled");
+  });
+});
+
+describe("the persisted generation", () => {
+  it("lets a restarted controller finish a request whose run never observed it, even with a settled status", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    // A request recorded (generation 2) by a controller that died before its run: the status still says ready.
+    await w.k8s.seed({
+      name: "tenant-shop",
+      labels: { "voxeil.io/tenant-slug": "shop" },
+      annotations: {
+        ...w.annotations("tenant-shop"),
+        "voxeil.io/mail-enabled": "false",
+        "voxeil.io/mail-status": "disabled",
+        "voxeil.io/mail-generation": "2",
+      },
+    });
+    const restarted = await world({ from: w });
+    await restarted.reconciler.start();
+    await restarted.reconciler.idle();
+    expect(restarted.runs).toEqual([{ slug: "shop", result: "disabled" }]);
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-observed-generation"]).toBe("2");
+    expect((await w.client.getDomain("shop.example"))?.active).toBe(false);
+    // The next request continues from the persisted generation, not from 1.
+    await restarted.reconciler.requestEnable("shop");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-generation"]).toBe("3");
+    await restarted.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-observed-generation"]).toBe("3");
   });
 });
 
@@ -141,12 +195,14 @@ describe("failures", () => {
     // three attempts, two backoff sleeps: 100 then 200 ms
     expect(w.sleeps).toEqual([100, 200]);
     expect(w.runs).toEqual([{ slug: "shop", result: "error" }]);
-    expect(w.mailcow.count({ route: "get/domain" })).toBe(3);
+    // One ownership check at the request (Mailcow down: the request is still recorded), then one per attempt.
+    expect(w.mailcow.count({ route: "get/domain" })).toBe(4);
   });
 
   it("recovers when Mailcow comes back before the attempts run out", async () => {
     const w = await world();
-    w.mailcow.faults.inject({ kind: "html-500", times: 1 });
+    // Down for the request's ownership check and the run's first attempt.
+    w.mailcow.faults.inject({ kind: "html-500", times: 2 });
     await w.reconciler.requestEnable("shop");
     await w.reconciler.idle();
     expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("ready");
@@ -237,7 +293,7 @@ describe("coalescing", () => {
     expect(w.runs.length).toBeLessThanOrEqual(3);
   });
 
-  it("never runs more sites at once than the limit", async () => {
+  it("never runs more stack operations at once than the limit, while the next runs do their Mailcow steps", async () => {
     const namespaces = Array.from({ length: 9 }, (_, i) => ({
       name: `tenant-s${i}`,
       annotations: { "voxeil.io/domain": `s${i}.example` },
@@ -245,10 +301,13 @@ describe("coalescing", () => {
     const w = await world({ namespaces, reconciler: { maxParallelRuns: 3 } });
     w.runner.hold();
     for (let i = 0; i < 9; i++) await w.reconciler.requestEnable(`s${i}`);
-    // three runs reach their stack step and wait there; the other six wait for a slot
-    while (w.runner.calls.length < 3) await new Promise((r) => setTimeout(r, 5));
-    expect(w.reconciler.runningCount()).toBe(3);
-    expect(w.reconciler.queueDepth()).toBe(6);
+    // three runs reach their stack step and wait there; three more are in flight, waiting for a stack slot after
+    // their Mailcow steps; the last three wait in the queue
+    while (w.runner.calls.length < 3 || w.reconciler.runningCount() < 6) await new Promise((r) => setTimeout(r, 5));
+    expect(w.reconciler.stackRunsCount()).toBe(3);
+    expect(w.runner.calls.length).toBe(3);
+    expect(w.reconciler.runningCount()).toBe(6);
+    expect(w.reconciler.queueDepth()).toBe(3);
     expect((await w.reconciler.status("s8")).run?.state).toBe("queued");
     w.runner.release();
     await w.reconciler.idle();
@@ -362,6 +421,8 @@ describe("shared-namespace layout", () => {
       "voxeil.io/site-shop-mailDomain": "shop.example",
       "voxeil.io/site-shop-mailStatus": "ready",
       "voxeil.io/site-shop-mailLastError": "",
+      "voxeil.io/site-shop-mailGeneration": "1",
+      "voxeil.io/site-shop-mailObservedGeneration": "1",
     });
     await w.reconciler.requestDisable("shop");
     await w.reconciler.idle();

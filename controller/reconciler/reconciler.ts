@@ -14,7 +14,9 @@
 import type { MailDnsRecord } from "../../components/site-records";
 import { type Clock, isAbortError, systemClock } from "../clock";
 import type { DomainLimits, MailcowApi, RateLimit } from "../mailcow/api";
+import { MailcowError } from "../mailcow/errors";
 import { createRedactor, errorMessage, type Redactor, shortMessage } from "../redact";
+import { DomainOwnership } from "../sites/ownership";
 import {
   isSettled,
   MAIL_PROVIDER,
@@ -24,8 +26,8 @@ import {
   type SiteDirectory,
   SiteNotFoundError,
 } from "../sites/site";
+import { type DomainPolicy, parseSiteDomain, type SiteDomain, wellFormedDomain } from "../sites/site-domain";
 import {
-  checkSiteDomain,
   type SiteDnsDefaults,
   type SiteStackRequest,
   siteRecordsFor,
@@ -33,15 +35,18 @@ import {
 } from "../stacks/site-stack-config";
 import type { StackConfig, StackRunner } from "../stacks/stack-runner";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
-import { type Desired, SiteConverger } from "./converge";
+import { type Converged, type Desired, SiteConverger } from "./converge";
 import { type DnsCheckOutcome, DnsCheckScheduler } from "./dns-check-scheduler";
 import type { DnsCheckPolicy, DnsRecordChecker, RecordCheck } from "./dns-verification";
-import { classifyFailure } from "./failure";
+import { classifyFailure, RequestRejected } from "./failure";
 import { KeyLock } from "./key-lock";
+import { type LiveRun, SiteStates } from "./site-state";
+import { StackSlots, slotLimitedRunner } from "./stack-slots";
 import { CoalescingQueue } from "./work-queue";
 
 export type { Desired } from "./converge";
 export type { DnsCheckOutcome } from "./dns-check-scheduler";
+export { RequestRejected } from "./failure";
 
 /** How a run ended, for metrics and logs. `dns-pending`: enable done, the records' checks continue after the run. */
 export type RunResult = "ready" | "dns-pending" | "disabled" | "purged" | "error" | "aborted" | "superseded" | "gone";
@@ -71,6 +76,8 @@ export interface ReconcilerOptions {
   resyncIntervalMs?: number;
   /** Re-check schedule and deadline of the DNS checks (used only with a `dnsChecker`); defaults 30 s and 15 min. */
   dnsCheck?: DnsCheckPolicy;
+  /** Let a site take over a Mailcow domain without the owner marker (default false). */
+  adoptUnmarkedDomains?: boolean;
 }
 
 export interface ReconcilerDeps {
@@ -86,18 +93,6 @@ export interface ReconcilerDeps {
   redact?: Redactor;
   /** Checks the published records at the domain's authoritative servers; absent or null: `ready` right after `up`. */
   dnsChecker?: DnsRecordChecker | null;
-}
-
-/** A request the controller refuses before changing anything: `status` is the HTTP status to answer with. */
-export class RequestRejected extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "RequestRejected";
-  }
 }
 
 export interface RunView {
@@ -140,19 +135,7 @@ export interface MailStatusView {
   run: RunView | null;
 }
 
-interface Intent {
-  generation: number;
-  desired: Desired;
-}
-
-interface LiveRun {
-  desired: Desired | null;
-  attempt: number;
-  done: number;
-  total: number;
-  retrying: boolean;
-  startedAt: number;
-}
+const TAKEN_DOWN: ReadonlySet<MailStatus> = new Set(["disabling", "disabled", "purging", "purged"]);
 
 const NO_RUN_NEEDED_STATUSES: ReadonlySet<MailStatus | null> = new Set([null, "disabled", "purged"]);
 
@@ -161,8 +144,12 @@ export function desiredOf(mail: MailState): Desired {
   return mail.status === "purging" || mail.status === "purged" ? "purged" : "disabled";
 }
 
-/** Whether a run was promised and not finished: an unsettled status, or mail off while the status still says `ready`. */
+/**
+ * Whether a run was promised and not finished: a recorded request whose generation no run has observed, an unsettled
+ * status, or mail off while the status still says `ready`.
+ */
 function unfinished(mail: MailState): boolean {
+  if ((mail.generation ?? 0) > (mail.observedGeneration ?? 0)) return true;
   if (!isSettled(mail.status)) return true;
   // Mail off but the status still claims it is served: a run was cut short; finish the disable.
   return !mail.enabled && mail.status === "ready";
@@ -173,18 +160,23 @@ export function needsRun(mail: MailState): boolean {
   return mail.enabled || unfinished(mail);
 }
 
+/**
+ * Runs in flight per stack slot: while `maxParallelRuns` runs are at their stack step, as many more do their Mailcow
+ * steps and status writes, so each freed slot is taken at once (stack-slots.ts).
+ */
+const RUNS_PER_STACK_SLOT = 2;
+
 const INTERRUPTED = "interrupted by a controller shutdown; resumes when the controller starts again";
 
 export class Reconciler {
   private readonly queue: CoalescingQueue;
   private readonly locks = new KeyLock();
-  private readonly intents = new Map<string, Intent>();
-  private readonly live = new Map<string, LiveRun>();
-  /** Last known records of enabled sites (from the run's outputs), so status polls cost no Mailcow call. */
-  private readonly records = new Map<string, MailDnsRecord[]>();
-  /** Stacks whose lock may be stale (a crashed run, or a lock conflict no run of ours holds). */
-  private readonly staleLockSuspects = new Set<string>();
+  /** Every site's state: written here only. */
+  private readonly states = new SiteStates();
+  private readonly ownership: DomainOwnership;
+  private readonly policy: DomainPolicy;
   private readonly converger: SiteConverger;
+  private readonly stackSlots: StackSlots;
   private readonly dnsChecks: DnsCheckScheduler;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -199,12 +191,13 @@ export class Reconciler {
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
     this.redact = deps.redact ?? createRedactor([]);
+    this.stackSlots = new StackSlots(options.maxParallelRuns);
     this.dnsChecks = new DnsCheckScheduler(
       {
         checker: deps.dnsChecker,
         sites: deps.sites,
         locks: this.locks,
-        generationOf: (slug) => this.intents.get(slug)?.generation ?? 0,
+        generationOf: (slug) => this.states.peek(slug)?.generation ?? 0,
         clock: this.clock,
         redact: this.redact,
         logger: deps.logger,
@@ -212,20 +205,22 @@ export class Reconciler {
       },
       { policy: options.dnsCheck, dns: options.dns },
     );
+    this.policy = { mailHost: options.dns.mailHost, allowedSuffixes: options.dns.allowedSuffixes };
+    this.ownership = new DomainOwnership(deps.mailcow, deps.sites, {
+      adoptUnmarked: options.adoptUnmarkedDomains ?? false,
+    });
     this.converger = new SiteConverger(
       {
         mailcow: deps.mailcow,
-        runner: deps.runner,
+        runner: slotLimitedRunner(deps.runner, this.stackSlots),
+        ownership: this.ownership,
         stackConfig: deps.stackConfig ?? ((request) => siteStackConfigFor(request, options.dns)),
-        staleLockSuspects: this.staleLockSuspects,
-        records: this.records,
-        forgetDnsReport: (slug) => this.dnsChecks.forgetReport(slug),
         checksDns: Boolean(deps.dnsChecker),
       },
       options,
     );
     this.queue = new CoalescingQueue(
-      options.maxParallelRuns,
+      options.maxParallelRuns * RUNS_PER_STACK_SLOT,
       (slug, signal) => this.run(slug, signal),
       (slug, err) => this.deps.logger?.error({ slug, err: this.safe(err) }, "run crashed"),
     );
@@ -244,13 +239,15 @@ export class Reconciler {
         `site ${slug} has no domain annotation (namespace ${site.namespace}); set it before enabling mail`,
       );
     }
-    const domain = this.allowedDomain(site.domain);
+    const domain = parseSiteDomain(site.domain, this.policy);
     if (requested?.domain !== undefined) {
-      let asked: string;
-      try {
-        asked = checkSiteDomain(requested.domain, { mailHost: "", allowedSuffixes: [] });
-      } catch (err) {
-        throw new RequestRejected(400, "invalid_domain", errorMessage(err));
+      const asked = wellFormedDomain(requested.domain);
+      if (asked === null) {
+        throw new RequestRejected(
+          400,
+          "invalid_domain",
+          `domain ${JSON.stringify(requested.domain)} is not a domain name`,
+        );
       }
       if (asked !== domain) {
         throw new RequestRejected(
@@ -260,6 +257,8 @@ export class Reconciler {
         );
       }
     }
+    // Another site's domain (or an unmarked one) is refused before anything is written.
+    await this.verifyOwned(slug, domain);
     const unchanged =
       site.mail.enabled && site.mail.status === "ready" && site.mail.domain === domain && site.mail.lastError === "";
     const patch: Partial<MailState> = unchanged
@@ -272,6 +271,7 @@ export class Reconciler {
   async requestDisable(slug: string): Promise<MailStatusView> {
     this.assertAccepting();
     const site = await this.requireSite(slug);
+    await this.assertTakeDownAllowed(site);
     const unchanged = !site.mail.enabled && NO_RUN_NEEDED_STATUSES.has(site.mail.status) && site.mail.lastError === "";
     const patch: Partial<MailState> = unchanged ? {} : { enabled: false, status: "disabling", lastError: "" };
     return this.record(site, "disabled", patch);
@@ -281,6 +281,7 @@ export class Reconciler {
   async requestPurge(slug: string): Promise<MailStatusView> {
     this.assertAccepting();
     const site = await this.requireSite(slug);
+    await this.assertTakeDownAllowed(site);
     const patch: Partial<MailState> =
       site.mail.status === "purged" && !site.mail.enabled ? {} : { enabled: false, status: "purging", lastError: "" };
     return this.record(site, "purged", patch);
@@ -288,6 +289,9 @@ export class Reconciler {
 
   async status(slug: string): Promise<MailStatusView> {
     const site = await this.requireSite(slug);
+    const declared = site.domain ? wellFormedDomain(site.domain) : null;
+    // The status of another site's domain is not this site's to read.
+    if (declared) await this.verifyOwned(slug, declared);
     return this.view(site, true);
   }
 
@@ -300,7 +304,7 @@ export class Reconciler {
       let requeued = 0;
       for (const site of sites) {
         if (unfinished(site.mail)) {
-          this.staleLockSuspects.add(site.slug);
+          this.states.of(site.slug).staleLock = true;
           this.queue.enqueue(site.slug);
           requeued++;
         }
@@ -364,8 +368,14 @@ export class Reconciler {
     return this.queue.depth();
   }
 
+  /** Runs in flight (at most `RUNS_PER_STACK_SLOT × maxParallelRuns`). */
   runningCount(): number {
     return this.queue.running();
+  }
+
+  /** Stack operations in progress (at most `maxParallelRuns`). */
+  stackRunsCount(): number {
+    return this.stackSlots.busy();
   }
 
   isAccepting(): boolean {
@@ -377,48 +387,77 @@ export class Reconciler {
   private async run(slug: string, signal: AbortSignal): Promise<void> {
     // The run re-reads the desired state; an enable restarts the checks after its `up`.
     this.dnsChecks.cancel(slug);
-    const intent = this.intents.get(slug);
-    const generation = intent?.generation ?? 0;
+    const state = this.states.of(slug);
+    const generation = state.generation;
     const live: LiveRun = {
-      desired: intent?.desired ?? null,
+      desired: state.desired,
       attempt: 0,
       done: 0,
       total: 0,
       retrying: false,
       startedAt: this.clock.now(),
     };
-    this.live.set(slug, live);
+    state.live = live;
     this.deps.observer?.runStarted?.(slug);
     let result: RunResult = "error";
     try {
       result = await this.attempts(slug, generation, live, signal);
     } finally {
-      this.live.delete(slug);
+      state.live = null;
       const seconds = (this.clock.now() - live.startedAt) / 1000;
       this.deps.observer?.runFinished?.(slug, result, seconds);
       this.deps.logger?.info({ slug, result, desired: live.desired, attempts: live.attempt, seconds }, "run finished");
     }
   }
 
-  private async attempts(slug: string, generation: number, live: LiveRun, signal: AbortSignal): Promise<RunResult> {
+  private async attempts(slug: string, started: number, live: LiveRun, signal: AbortSignal): Promise<RunResult> {
     const max = this.options.retry.maxAttempts;
+    const state = this.states.of(slug);
+    let generation = started;
+    /** The persisted generation this run observes (requests that changed nothing were not persisted). */
+    let observed = 0;
     for (let attempt = 1; ; attempt++) {
       live.attempt = attempt;
       live.retrying = false;
       let desired: Desired | null = null;
+      const lock = { suspect: state.staleLock };
       try {
-        // Level-triggered: every attempt reads the desired state afresh.
+        // Level-triggered: every attempt reads the desired state afresh, and parses the declared domain once.
         const site = await this.deps.sites.find(slug);
         if (!site) return "gone";
+        // First sight of the site since the controller started: its persisted generation is the one this run serves.
+        const persisted = site.mail.generation ?? 0;
+        if (generation === 0 && state.generation === 0 && persisted > 0) {
+          state.generation = persisted;
+          generation = persisted;
+        }
+        observed = Math.min(generation, persisted);
         desired = desiredOf(site.mail);
         live.desired = desired;
+        const domain: SiteDomain | null =
+          desired === "enabled" && site.domain ? parseSiteDomain(site.domain, this.policy) : null;
         await this.markInProgress(site, desired, generation);
-        const { reached: achieved, dnsCheck } = await this.converger.converge(site, desired, live, signal);
+        let converged: Converged;
+        try {
+          converged = await this.converger.converge({ site, domain, desired, progress: live, lock, signal });
+        } finally {
+          state.staleLock = lock.suspect;
+        }
+        const { reached: achieved, dnsCheck } = converged;
+        state.records = converged.records;
+        if (converged.dnsReportStale) this.dnsChecks.forgetReport(slug);
+        if (converged.domain) state.ownedDomain = converged.domain;
+        if (desired === "purged") state.ownedDomain = null;
         const written = await this.finish(
           slug,
           generation,
           desired,
-          { status: achieved, lastError: "" },
+          {
+            status: achieved,
+            lastError: "",
+            ...(converged.domain ? { domain: converged.domain } : {}),
+            ...(observed > 0 ? { observedGeneration: observed } : {}),
+          },
           true,
           // Inside the site's lock, so no request slips between the status write and the checks' start.
           dnsCheck ? (current) => this.dnsChecks.start(slug, current, dnsCheck) : undefined,
@@ -439,11 +478,17 @@ export class Reconciler {
             { slug, desired, attempt, transient: failure.transient, error: message },
             "run failed",
           );
-          const written = await this.finish(slug, generation, desired, { status: "error", lastError: message }, false);
+          const written = await this.finish(
+            slug,
+            generation,
+            desired,
+            { status: "error", lastError: message, ...(observed > 0 ? { observedGeneration: observed } : {}) },
+            false,
+          );
           return written ? "error" : "superseded";
         }
         const delay = backoffDelay(attempt, this.options.retry, this.random);
-        if (/lock|concurrent update|already has update in progress/i.test(message)) this.staleLockSuspects.add(slug);
+        if (failure.staleLock) state.staleLock = true;
         this.deps.logger?.info(
           { slug, desired, attempt, delayMs: delay, error: message },
           "run attempt failed; retrying",
@@ -467,11 +512,15 @@ export class Reconciler {
   /** A request: bump the site's generation, write its desired state, queue it. Serialised with the run's writes. */
   private async record(site: Site, desired: Desired, patch: Partial<MailState>): Promise<MailStatusView> {
     await this.locks.run(site.slug, async () => {
-      if (Object.keys(patch).length > 0) await this.deps.sites.patchMail(site.slug, patch);
+      const state = this.states.of(site.slug);
+      // Persisted, so that a restart knows whether this request's run finished (generation > observedGeneration).
+      const generation = Math.max(state.generation, site.mail.generation ?? 0) + 1;
+      // A request that changes nothing writes nothing: its run then observes a generation newer than the persisted.
+      if (Object.keys(patch).length > 0) await this.deps.sites.patchMail(site.slug, { ...patch, generation });
       // Any request supersedes pending DNS checks (a disable or purge ends them; an enable's run restarts them).
       this.dnsChecks.cancel(site.slug);
-      const previous = this.intents.get(site.slug);
-      this.intents.set(site.slug, { generation: (previous?.generation ?? 0) + 1, desired });
+      state.generation = generation;
+      state.desired = desired;
     });
     this.queue.enqueue(site.slug);
     return this.view({ ...site, mail: { ...site.mail, ...patch } }, false);
@@ -487,7 +536,7 @@ export class Reconciler {
     if (!next) return;
     const status_ = next;
     await this.locks.run(site.slug, async () => {
-      if ((this.intents.get(site.slug)?.generation ?? 0) !== generation) return;
+      if ((this.states.peek(site.slug)?.generation ?? 0) !== generation) return;
       await this.deps.sites.patchMail(site.slug, { status: status_ });
     });
   }
@@ -506,9 +555,10 @@ export class Reconciler {
     afterWrite?: (generation: number) => void,
   ): Promise<boolean> {
     return this.locks.run(slug, async () => {
-      const intent = this.intents.get(slug);
-      if (intent && intent.generation !== generation) {
-        if (!success || intent.desired !== desired) return false;
+      const state = this.states.of(slug);
+      const current = state.generation;
+      if (current !== generation) {
+        if (!success || state.desired !== desired) return false;
         this.queue.settle(slug);
       }
       try {
@@ -520,7 +570,7 @@ export class Reconciler {
         }
         throw err;
       }
-      afterWrite?.(intent?.generation ?? generation);
+      afterWrite?.(current);
       return true;
     });
   }
@@ -542,20 +592,35 @@ export class Reconciler {
     let records: MailDnsRecord[] = [];
     if (mail.enabled) {
       records =
-        this.records.get(site.slug) ?? (lookUpRecords && status === "ready" ? await this.lookUpRecords(site) : []);
+        this.states.peek(site.slug)?.records ??
+        (lookUpRecords && status === "ready" ? await this.lookUpRecords(site) : []);
     }
+    const declared = site.domain ? wellFormedDomain(site.domain) : null;
+    const echo = mail.domain ? wellFormedDomain(mail.domain) : null;
+    // The echo is not an authority: mail on with another domain than the site declares, and no run to move it, is an
+    // error state naming both values (the next enable or resync moves the mail, if the old domain is the site's).
+    const mismatch = mail.enabled && echo !== null && declared !== echo && !this.runView(site.slug);
+    const mismatchError = mismatch
+      ? `the mail-domain annotation names ${echo}, but the site's domain is ${declared ?? "not set"}; enable mail again to move it`
+      : "";
     const recordState: DnsRecordView["state"] =
       status === "ready" ? (provider === "cloudflare" ? "published" : "manual") : "pending";
     const checked = this.deps.dnsChecker && mail.enabled ? this.dnsChecks.lastReport(site.slug) : undefined;
     const verification = mail.enabled ? this.dnsChecks.pending(site.slug) : undefined;
+    // Manual DNS: the controller cannot take down what the operator published by hand; say so.
+    const manualTakeDown =
+      provider === "manual" && !mail.enabled && mail.domain !== "" && TAKEN_DOWN.has(status)
+        ? `mail is off: remove the records you published by hand for ${mail.domain} (MX, SPF, DKIM, DMARC and the ` +
+          "client-configuration names); mail sent to the domain bounces while its MX still points here"
+        : undefined;
     const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
     return {
       slug: site.slug,
       enabled: mail.enabled,
       provider: mail.provider || MAIL_PROVIDER,
-      domain: mail.domain || site.domain || "",
-      status,
-      lastError: mail.lastError,
+      domain: declared ?? (mail.domain || site.domain || ""),
+      status: mismatch ? "error" : status,
+      lastError: mismatch ? mismatchError : mail.lastError,
       dns: {
         provider,
         records: records.map((r, i): DnsRecordView => {
@@ -567,6 +632,7 @@ export class Reconciler {
         checkedAt: iso(checked?.checkedAt),
         nextCheckAt: iso(verification?.nextCheckAt),
         deadline: iso(verification?.deadline),
+        ...(manualTakeDown ? { notice: manualTakeDown } : {}),
       },
       run: this.runView(site.slug),
     };
@@ -574,8 +640,9 @@ export class Reconciler {
 
   /** After a restart the records are rebuilt once from Mailcow's DKIM key, then served from memory. */
   private async lookUpRecords(site: Site): Promise<MailDnsRecord[]> {
-    const domain = site.mail.domain;
-    if (!domain) return [];
+    // Only the domain whose ownership was verified (the declared one), never the echo.
+    const domain = this.states.peek(site.slug)?.ownedDomain;
+    if (!domain || domain !== site.mail.domain) return [];
     try {
       const dkim = await this.deps.mailcow.getDkim(domain);
       if (!dkim) return [];
@@ -583,7 +650,7 @@ export class Reconciler {
         { slug: site.slug, domain, enabled: true, dkim: { selector: dkim.selector, txt: dkim.txt } },
         this.options.dns,
       );
-      this.records.set(site.slug, records);
+      this.states.of(site.slug).records = records;
       return records;
     } catch (err) {
       this.deps.logger?.debug({ slug: site.slug, err: this.safe(err) }, "could not rebuild the records");
@@ -592,7 +659,7 @@ export class Reconciler {
   }
 
   private runView(slug: string): RunView | null {
-    const live = this.live.get(slug);
+    const live = this.states.peek(slug)?.live;
     if (live) {
       return {
         state: live.retrying ? "retrying" : "running",
@@ -606,7 +673,7 @@ export class Reconciler {
     if (this.queue.isQueued(slug)) {
       return {
         state: "queued",
-        desired: this.intents.get(slug)?.desired ?? null,
+        desired: this.states.peek(slug)?.desired ?? null,
         attempt: 0,
         done: 0,
         total: 0,
@@ -624,11 +691,36 @@ export class Reconciler {
     return site;
   }
 
-  private allowedDomain(domain: string): string {
+  /**
+   * Checks the domain's owner marker, unless this process already saw it carry the site's marker. A request-time
+   * check is the fast refusal; the run checks again before it changes anything, so when Mailcow cannot answer now
+   * the request is still recorded and the run decides (`strict`: the status, which must not show another's data).
+   */
+  private async verifyOwned(slug: string, domain: string, strict = false): Promise<void> {
+    const state = this.states.peek(slug);
+    if (state?.ownedDomain === domain) return;
     try {
-      return checkSiteDomain(domain, this.options.dns);
+      const held = await this.ownership.verify(slug, domain);
+      if (held?.owner === slug) this.states.of(slug).ownedDomain = domain;
     } catch (err) {
-      throw new RequestRejected(409, "domain_not_allowed", errorMessage(err));
+      if (strict || !(err instanceof MailcowError)) throw err;
+      this.deps.logger?.debug({ slug, err: this.safe(err) }, "ownership not checked at the request; the run checks it");
+    }
+  }
+
+  /** A disable or purge may only touch the site's own domains: refuse at once, before anything is written. */
+  private async assertTakeDownAllowed(site: Site): Promise<void> {
+    const state = this.states.peek(site.slug);
+    const declared = site.domain ? wellFormedDomain(site.domain) : null;
+    const echo = site.mail.domain ? wellFormedDomain(site.mail.domain) : null;
+    // Both names already verified as the site's: no Mailcow call.
+    if (state?.ownedDomain && (declared ?? state.ownedDomain) === state.ownedDomain && (echo ?? declared) === declared)
+      return;
+    try {
+      await this.ownership.takeDownTargets(site);
+    } catch (err) {
+      if (!(err instanceof MailcowError)) throw err;
+      this.deps.logger?.debug({ slug: site.slug, err: this.safe(err) }, "ownership not checked at the request");
     }
   }
 

@@ -48,15 +48,16 @@ describe("shutdown while a Mailcow call hangs", () => {
   it("aborts the hanging call at the deadline, ending the run aborted and leaving the site for the next start", async () => {
     const first = await startWorld();
     cleanups.push(() => first.close());
-    first.mailcow.faults.inject({ kind: "hang", method: "GET", route: "get/domain" });
+    // The DKIM read hangs: the request's ownership check and the domain's creation answer, the run then waits.
+    first.mailcow.faults.inject({ kind: "hang", method: "GET", route: "get/dkim" });
     const { reconciler, runs } = patientReconciler(first);
 
     await reconciler.requestEnable("shop");
-    while (first.mailcow.count({ route: "get/domain" }) === 0) await new Promise((r) => setTimeout(r, 5));
+    while (first.mailcow.count({ route: "get/dkim" }) === 0) await new Promise((r) => setTimeout(r, 5));
     await reconciler.shutdown(20);
 
     expect(runs).toEqual([{ slug: "shop", result: "aborted" }]);
-    expect(first.mailcow.count({ route: "get/domain" })).toBe(1);
+    expect(first.mailcow.count({ route: "get/dkim" })).toBe(1);
     expect(first.runner.ups("shop")).toEqual([]);
     expect(first.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("provisioning");
     expect(first.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toMatch(/interrupted/);

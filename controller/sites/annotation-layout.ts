@@ -11,6 +11,8 @@ export interface MailKeys {
   domain: string;
   status: string;
   lastError: string;
+  generation: string;
+  observedGeneration: string;
 }
 
 export interface NamespaceMeta {
@@ -52,6 +54,8 @@ function namespacePerSite(prefix: string, template: string): AnnotationLayout {
     domain: `${prefix}/mail-domain`,
     status: `${prefix}/mail-status`,
     lastError: `${prefix}/mail-last-error`,
+    generation: `${prefix}/mail-generation`,
+    observedGeneration: `${prefix}/mail-observed-generation`,
   };
   return {
     kind: "namespace-per-site",
@@ -84,6 +88,8 @@ function sharedNamespace(prefix: string): AnnotationLayout {
       domain: key(slug, "mailDomain"),
       status: key(slug, "mailStatus"),
       lastError: key(slug, "mailLastError"),
+      generation: key(slug, "mailGeneration"),
+      observedGeneration: key(slug, "mailObservedGeneration"),
     }),
     selectorFor: () => undefined,
     fallbackName: () => undefined,
@@ -105,7 +111,14 @@ export function readMailState(annotations: Record<string, string>, keys: MailKey
     domain: annotations[keys.domain] ?? "",
     status: (MAIL_STATUSES as readonly string[]).includes(status ?? "") ? (status as MailStatus) : null,
     lastError: annotations[keys.lastError] ?? "",
+    generation: counter(annotations[keys.generation]),
+    observedGeneration: counter(annotations[keys.observedGeneration]),
   };
+}
+
+/** A generation annotation: a non-negative integer, else absent (a hand-edited value counts as none). */
+function counter(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /** The annotation values for a partial mail state (strings only, as Kubernetes stores them). */
@@ -116,6 +129,8 @@ export function mailAnnotations(patch: Partial<MailState>, keys: MailKeys): Reco
   if (patch.domain !== undefined) out[keys.domain] = patch.domain;
   if (patch.status !== undefined && patch.status !== null) out[keys.status] = patch.status;
   if (patch.lastError !== undefined) out[keys.lastError] = patch.lastError;
+  if (patch.generation !== undefined) out[keys.generation] = String(patch.generation);
+  if (patch.observedGeneration !== undefined) out[keys.observedGeneration] = String(patch.observedGeneration);
   return out;
 }
 

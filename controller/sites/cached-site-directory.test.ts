@@ -28,7 +28,6 @@ const SEEDS: NamespaceSeed[] = [
     annotations: { "voxeil.io/domain": "shop.example", "platform/owner": "u7" },
   },
   { name: "tenant-blog", annotations: { "voxeil.io/domain": "blog.example" } },
-  { name: "tenant-shop", annotations: { "voxeil.io/domain": "wrong.example" } },
   { name: "tenant-other", labels: { "voxeil.io/tenant-slug": "misc" } },
   {
     name: "user-1",
@@ -85,10 +84,20 @@ describe("KubernetesSiteDirectory over a NamespaceCache, namespace-per-site", ()
     expect(calls(double).length - before).toBe(2);
   });
 
-  it("finds the labelled namespace before the templated one, and the template when nothing is labelled", async () => {
+  it("finds the labelled namespace, and the template when nothing is labelled", async () => {
     const { sites } = await setup("namespace-per-site");
     expect((await sites.find("shop"))?.namespace).toBe("customer-7");
     expect((await sites.find("blog"))?.namespace).toBe("tenant-blog");
+  });
+
+  it("refuses a slug that a labelled namespace and the templated one both claim, from memory too", async () => {
+    const { sites } = await setup("namespace-per-site", {
+      namespaces: [...SEEDS, { name: "tenant-shop", annotations: { "voxeil.io/domain": "wrong.example" } }],
+    });
+    await expect(sites.find("shop")).rejects.toThrow(
+      /site shop is claimed by several namespaces \(customer-7, tenant-shop\)/,
+    );
+    expect((await sites.listSites()).map((s) => s.slug)).not.toContain("shop");
   });
 
   it("writes with one merge patch and no read, and reads its own write at once, even with the watch cut", async () => {

@@ -5,7 +5,7 @@ import { createRedactor } from "../redact";
 import type { SiteLayoutKind } from "../settings";
 import { annotationLayout } from "./annotation-layout";
 import { KubernetesSiteDirectory } from "./kubernetes-site-directory";
-import { SiteNotFoundError, SiteStoreError } from "./site";
+import { SiteNotFoundError, SiteStoreError, SlugConflictError } from "./site";
 
 let double: KubernetesDouble | undefined;
 afterEach(async () => {
@@ -131,15 +131,28 @@ describe("KubernetesSiteDirectory, namespace-per-site", () => {
     expect(double.annotations("tenant-blog")["example.org/mail-status"]).toBe("ready");
   });
 
-  it("lists every site once, preferring the labelled namespace", async () => {
+  it("lists every site once, and leaves out a slug two namespaces claim", async () => {
     const { double, directory } = await setup("namespace-per-site");
-    double.seed({ name: "tenant-shop", annotations: { "voxeil.io/domain": "wrong.example" } });
-    const sites = await directory.listSites();
-    expect(sites.map((s) => [s.slug, s.namespace]).sort()).toEqual([
+    expect((await directory.listSites()).map((s) => [s.slug, s.namespace]).sort()).toEqual([
       ["blog", "tenant-blog"],
       ["misc", "tenant-other"],
       ["shop", "customer-7"],
     ]);
+    double.seed({ name: "tenant-shop", annotations: { "voxeil.io/domain": "wrong.example" } });
+    expect((await directory.listSites()).map((s) => [s.slug, s.namespace]).sort()).toEqual([
+      ["blog", "tenant-blog"],
+      ["misc", "tenant-other"],
+    ]);
+  });
+
+  it("refuses a slug claimed by a label on one namespace and the name template of another, naming both", async () => {
+    const { double, directory } = await setup("namespace-per-site");
+    double.seed({ name: "tenant-shop", annotations: { "voxeil.io/domain": "wrong.example" } });
+    const refused = directory.find("shop");
+    await expect(refused).rejects.toBeInstanceOf(SlugConflictError);
+    await expect(refused).rejects.toThrow(/customer-7, tenant-shop/);
+    await expect(directory.patchMail("shop", { status: "ready" })).rejects.toBeInstanceOf(SlugConflictError);
+    expect(double.annotations("customer-7")["voxeil.io/mail-status"]).toBeUndefined();
   });
 
   it("refuses to patch an unknown site", async () => {

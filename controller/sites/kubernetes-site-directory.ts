@@ -15,7 +15,14 @@ import type { ControllerLogger } from "../logger";
 import { errorMessage, type Redactor, shortMessage } from "../redact";
 import { type AnnotationLayout, mailAnnotations, type NamespaceMeta, readMailState } from "./annotation-layout";
 import { type CachedNamespace, NamespaceCache, type NamespaceCacheOptions, namespaceRecord } from "./namespace-cache";
-import { type MailState, type Site, type SiteDirectory, SiteNotFoundError, SiteStoreError } from "./site";
+import {
+  type MailState,
+  type Site,
+  type SiteDirectory,
+  SiteNotFoundError,
+  SiteStoreError,
+  SlugConflictError,
+} from "./site";
 
 export interface KubernetesSiteDirectoryOptions {
   core: CoreV1Api;
@@ -108,17 +115,19 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     const namespaces: NamespaceMeta[] = cache
       ? cache.list().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       : (await this.call("list namespaces", () => this.options.core.listNamespace())).items.map(meta);
-    const sites = new Map<string, { site: Site; explicit: boolean }>();
+    const claims = new Map<string, NamespaceMeta[]>();
     for (const ns of namespaces) {
-      for (const { slug, explicit } of this.options.layout.slugsIn(ns)) {
-        // A labelled namespace wins over one that only matches the name template.
-        const seen = sites.get(slug);
-        if (!seen || (explicit && !seen.explicit)) sites.set(slug, { site: this.toSite(slug, ns), explicit });
-      }
+      for (const { slug } of this.options.layout.slugsIn(ns)) claims.set(slug, [...(claims.get(slug) ?? []), ns]);
     }
+    const sites: Site[] = [];
     const now = Date.now();
-    for (const { site } of sites.values()) this.located.set(site.slug, { name: site.namespace, verifiedAt: now });
-    return [...sites.values()].map((s) => s.site);
+    for (const [slug, holders] of claims) {
+      // A slug claimed twice belongs to neither: the resync leaves it alone and requests answer `slug_conflict`.
+      if (holders.length !== 1) continue;
+      sites.push(this.toSite(slug, holders[0]));
+      this.located.set(slug, { name: holders[0].name, verifiedAt: now });
+    }
+    return sites;
   }
 
   /** The API answers, and the cache (if any) has synced and its watch is not broken. */
@@ -138,15 +147,12 @@ export class KubernetesSiteDirectory implements SiteDirectory {
     const cache = this.syncedCache();
     if (!cache) return undefined;
     const { layout } = this.options;
-    let found: CachedNamespace | undefined;
-    // Several namespaces claiming one slug: the first by name wins, as in the API's list order.
-    for (const ns of cache.byIndex(this.slugIndex, slug)) {
-      if (layout.holds(ns, slug) && (!found || ns.name < found.name)) found = ns;
-    }
-    if (found) return found;
+    const holders = new Map<string, CachedNamespace>();
+    for (const ns of cache.byIndex(this.slugIndex, slug)) if (layout.holds(ns, slug)) holders.set(ns.name, ns);
     const fallback = layout.fallbackName(slug);
-    const ns = fallback ? cache.get(fallback) : undefined;
-    return ns && layout.holds(ns, slug) ? ns : undefined;
+    const named = fallback ? cache.get(fallback) : undefined;
+    if (named && layout.holds(named, slug)) holders.set(named.name, named);
+    return soleHolder(slug, [...holders.values()]);
   }
 
   /** Hands a namespace read or written through the API to the cache. */
@@ -178,23 +184,23 @@ export class KubernetesSiteDirectory implements SiteDirectory {
       }
       this.located.delete(slug);
     }
-    let found: NamespaceMeta | null = null;
+    // Every namespace claiming the slug, so that a second claim is a conflict rather than "the first one wins".
+    const holders = new Map<string, NamespaceMeta>();
     const selector = layout.selectorFor(slug);
     const fallback = layout.fallbackName(slug);
+    const take = (ns: NamespaceMeta | null) => {
+      if (ns && layout.holds(ns, slug)) holders.set(ns.name, ns);
+    };
     if (selector) {
       const list = await this.call("list namespaces", () => core.listNamespace({ labelSelector: selector }));
-      const item = list.items.find((ns) => layout.holds(meta(ns), slug));
-      found = item ? this.remember(item) : null;
+      for (const item of list.items) take(this.remember(item));
     }
-    if (!found && fallback) {
-      const ns = await this.read(fallback);
-      found = ns && layout.holds(ns, slug) ? ns : null;
-    }
-    if (!found && !selector && !fallback) {
+    if (fallback) take(await this.read(fallback));
+    if (!selector && !fallback) {
       const list = await this.call("list namespaces", () => core.listNamespace());
-      const item = list.items.find((ns) => layout.holds(meta(ns), slug));
-      found = item ? this.remember(item) : null;
+      for (const item of list.items) take(this.remember(item));
     }
+    const found = soleHolder(slug, [...holders.values()]) ?? null;
     if (found) this.located.set(slug, { name: found.name, verifiedAt: Date.now() });
     return found;
   }
@@ -226,6 +232,16 @@ export class KubernetesSiteDirectory implements SiteDirectory {
       status,
     );
   }
+}
+
+/** The one namespace holding the slug; several holders are a conflict, none is `undefined`. */
+function soleHolder<T extends NamespaceMeta>(slug: string, holders: T[]): T | undefined {
+  if (holders.length > 1)
+    throw new SlugConflictError(
+      slug,
+      holders.map((ns) => ns.name),
+    );
+  return holders[0];
 }
 
 function meta(ns: V1Namespace): NamespaceMeta {

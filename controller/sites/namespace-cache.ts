@@ -13,8 +13,10 @@
  * Secondary indexes (`addIndex`) map keys to namespace names, so a lookup by slug is O(1) over any number of
  * namespaces.
  */
+
 import { CoreV1Api, type KubeConfig, Watch } from "@kubernetes/client-node";
 import type { ControllerLogger } from "../logger";
+import { backoffDelay } from "../reconciler/backoff";
 import { errorMessage } from "../redact";
 import type { NamespaceMeta } from "./annotation-layout";
 
@@ -149,6 +151,14 @@ export class NamespaceCache {
     this.running = undefined;
   }
 
+  /**
+   * Whether the cache's own watch is established (its response arrived). The API server counts a watch as open a
+   * moment earlier, when the request arrives: tests that wait for the watch wait for this, not for the server's view.
+   */
+  get watching(): boolean {
+    return this.downSince === undefined;
+  }
+
   /** Undefined while the cache can be trusted; otherwise why not (not synced yet, or the watch down too long). */
   health(): string | undefined {
     if (!this.synced) return `not synced yet (${this.lastProblem})`;
@@ -214,6 +224,8 @@ export class NamespaceCache {
 
   private async loop(): Promise<void> {
     let failures = 0;
+    // What /readyz shows until the first list is in (a failure replaces it with the reason).
+    if (!this.synced && this.lastProblem === "not started") this.lastProblem = "first list in progress";
     while (!this.stopped) {
       let end: WatchEnd;
       try {
@@ -276,6 +288,8 @@ export class NamespaceCache {
     this.watchVersion = version;
     this.needList = false;
     if (!this.synced) {
+      // Between the first list and the watch's answer the cache is synced but not yet watching.
+      if (this.lastProblem === "not started") this.lastProblem = "watch not open yet";
       this.synced = true;
       this.resolveFirstSync();
       this.options.logger?.info({ namespaces: this.items.size, resourceVersion: version }, "namespace cache synced");
@@ -409,9 +423,8 @@ export class NamespaceCache {
   }
 
   private delayFor(failures: number): number {
-    const { baseMs, capMs } = this.backoff;
-    const full = Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(full / 2 + (this.random() * full) / 2);
+    // The one backoff rule (equal jitter, capped), with no attempt limit: the cache retries without end.
+    return backoffDelay(failures, { ...this.backoff, maxAttempts: Number.POSITIVE_INFINITY }, this.random);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -3,8 +3,10 @@
  * (namespace annotations in production, anything in tests).
  */
 
-/** Voxeil's slug rule (`validateSlug`), plus Kubernetes' 63-character limit for names built from it. */
-export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+import { SLUG_PATTERN } from "../../stacks/site-config";
+
+/** Voxeil's slug rule (`validateSlug`, one definition in `stacks/site-config.ts`), plus Kubernetes' 63-character limit. */
+export { SLUG_PATTERN };
 export const SLUG_MAX_LENGTH = 63;
 
 export function isValidSlug(slug: string): boolean {
@@ -42,6 +44,14 @@ export interface MailState {
   status: MailStatus | null;
   /** Short, secret-free; empty when healthy. */
   lastError: string;
+  /**
+   * The request generation: bumped by the controller with every recorded request (absent: none recorded yet). With
+   * `observedGeneration` it tells a restarted controller whether the last request's run finished, like a Kubernetes
+   * object's `metadata.generation` and `status.observedGeneration`.
+   */
+  generation?: number;
+  /** The generation whose run last finished (its outcome is the status). */
+  observedGeneration?: number;
 }
 
 export interface Site {
@@ -79,5 +89,24 @@ export class SiteStoreError extends Error {
   ) {
     super(message);
     this.name = "SiteStoreError";
+  }
+}
+
+/**
+ * Two or more namespaces claim one slug (a label, a domain annotation, or the name template). No namespace wins by
+ * name: a tenant who labels its namespace with another site's slug would otherwise take that site over. Permanent
+ * until an operator removes the wrong claim.
+ */
+export class SlugConflictError extends Error {
+  readonly transient = false;
+  constructor(
+    readonly slug: string,
+    readonly namespaces: readonly string[],
+  ) {
+    super(
+      `site ${slug} is claimed by several namespaces (${[...namespaces].sort().join(", ")}); ` +
+        "remove the wrong claim (label or annotation) before the controller acts on it",
+    );
+    this.name = "SlugConflictError";
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CommandError } from "@pulumi/pulumi/automation";
 import { afterAll, describe, expect, it } from "vitest";
-import { AutomationRunner, pulumiError } from "./automation-runner";
+import { AutomationRunner, cliFailureReason, pulumiError } from "./automation-runner";
 import { siteStackConfigFor } from "./site-stack-config";
 import { StackRunError } from "./stack-runner";
 
@@ -86,12 +86,13 @@ describe("AutomationRunner workspace", () => {
     expect(pulumiError(err)).toBe("error: could not find zone example.org");
   });
 
-  it.skipIf(PULUMI)("reports a missing CLI as a transient stack failure", async () => {
+  it.skipIf(PULUMI)("reports a missing CLI as a permanent stack failure (retrying cannot install it)", async () => {
     const dir = tempDir();
     const runner = new AutomationRunner({ dataDir: dir, backendUrl: `file://${dir}/state`, passphrase: "p" });
     const err = await runner.up("shop", {}).catch((e) => e);
     expect(err).toBeInstanceOf(StackRunError);
-    expect(err.transient).toBe(true);
+    expect(err.reason).toBe("cli-missing");
+    expect(err.transient).toBe(false);
     expect(err.message).toMatch(/^stack shop: up: /);
   });
 });
@@ -120,4 +121,17 @@ describe.skipIf(!PULUMI)("AutomationRunner against the real CLI (file:// backend
     expect(down.outputs.records).toEqual([]);
     await runner.destroy("shop");
   }, 300_000);
+});
+
+describe("cliFailureReason", () => {
+  it("maps the CLI's words to a reason: locks retry, a missing CLI, refused credentials or config do not", () => {
+    expect(cliFailureReason("error: the stack is currently locked by 1 lock(s)")).toBe("stack-locked");
+    expect(cliFailureReason("code: -2")).toBe("cli-missing");
+    expect(cliFailureReason("error: no resource plugin 'cloudflare' found in the workspace")).toBe("cli-missing");
+    expect(cliFailureReason("error: failed to load plugin cloudflare: dial tcp: i/o timeout")).toBe("failed");
+    expect(cliFailureReason("error: incorrect passphrase")).toBe("bad-credentials");
+    expect(cliFailureReason("error: Cloudflare API 403: Authentication error")).toBe("bad-credentials");
+    expect(cliFailureReason('SiteConfigError: domain "x": is not a domain')).toBe("config-refused");
+    expect(cliFailureReason("error: dial tcp 1.2.3.4:443: connect: network is unreachable")).toBe("failed");
+  });
 });

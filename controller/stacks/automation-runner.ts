@@ -19,7 +19,14 @@ import { siteProgram } from "../../stacks/site-program";
 import { abortError } from "../clock";
 import { errorMessage } from "../redact";
 import { ProgressTracker } from "./progress";
-import { type RunOptions, type StackConfig, StackRunError, type StackRunner, type UpResult } from "./stack-runner";
+import {
+  type RunOptions,
+  type StackConfig,
+  type StackFailureReason,
+  StackRunError,
+  type StackRunner,
+  type UpResult,
+} from "./stack-runner";
 
 export interface AutomationRunnerOptions {
   /** Per-stack work directories live under `<dataDir>/stacks/<slug>`. */
@@ -137,15 +144,50 @@ export class AutomationRunner implements StackRunner {
       if (err instanceof ConcurrentUpdateError) {
         throw new StackRunError(
           `stack ${slug}: ${op}: the stack is locked by another update (ConcurrentUpdateError)`,
-          true,
+          "stack-locked",
         );
       }
       if (err instanceof CommandError) {
-        throw new StackRunError(`stack ${slug}: ${op}: ${pulumiError(err)}`, true);
+        throw new StackRunError(`stack ${slug}: ${op}: ${pulumiError(err)}`, cliFailureReason(commandText(err)));
       }
-      throw new StackRunError(`stack ${slug}: ${op}: ${errorMessage(err)}`, true);
+      throw new StackRunError(`stack ${slug}: ${op}: ${errorMessage(err)}`, cliFailureReason(errorMessage(err)));
     }
   }
+}
+
+/**
+ * The reason a CLI failure stands for, from the CLI's own words (the only place the runner reads a message). A missing
+ * CLI or plugin, refused credentials and a config the program refuses do not heal by retrying.
+ */
+export function cliFailureReason(text: string): StackFailureReason {
+  if (/another update is currently in progress|stack is currently locked|ConcurrentUpdateError/i.test(text)) {
+    return "stack-locked";
+  }
+  // `code: -2` is the spawn's ENOENT: no `pulumi` on the PATH.
+  if (
+    /\bcode: -2\b|spawn \S*pulumi\S* ENOENT|ENOENT.*pulumi|pulumi: (command )?not found|could not find (the )?pulumi|no pulumi cli|failed to (load|find) plugin|plugin .* not found|no resource plugin/i.test(
+      text,
+    )
+  ) {
+    // A plugin download that failed on the network is not a missing plugin.
+    if (/network|timeout|dial tcp|temporar/i.test(text)) return "failed";
+    return "cli-missing";
+  }
+  if (
+    /incorrect passphrase|failed to decrypt|passphrase must be set|invalid api token|authentication error|unauthori[sz]ed|\b403\b/i.test(
+      text,
+    )
+  ) {
+    return "bad-credentials";
+  }
+  if (
+    /SiteConfigError|invalid site config|missing required configuration|configuration key .* (is )?(not|invalid)/i.test(
+      text,
+    )
+  ) {
+    return "config-refused";
+  }
+  return "failed";
 }
 
 /** A `file://` backend folder must exist before the CLI logs in to it. */

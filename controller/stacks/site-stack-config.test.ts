@@ -9,6 +9,7 @@ const env = {
   MAILCOW_HOSTNAME: "mail.example.net",
   CONTROLLER_TOKENS: "a".repeat(40),
   PULUMI_CONFIG_PASSPHRASE: "correct horse battery staple",
+  ALLOWED_DOMAIN_SUFFIXES: "*",
 };
 const request = {
   slug: "shop",

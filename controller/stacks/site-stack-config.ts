@@ -1,14 +1,8 @@
 /**
  * From a site and the controller's DNS settings to the per-site stack's input and config (`stacks/site-config.ts`
- * owns the schema and the key names). Also the domain checks the controller applies before it touches Mailcow, so a
- * bad domain stops at once, with the same words the stack would use.
+ * owns the schema, the key names and the one encode/decode of the config). The domain policy the controller applies
+ * before it touches Mailcow lives in `sites/site-domain.ts`, with the same rule the stack applies.
  */
-import {
-  assertAllowedSuffix,
-  assertNotMailHost,
-  DomainValidationError,
-  normaliseDomain,
-} from "../../components/domain-name";
 import type { MailDnsRecord } from "../../components/site-records";
 import {
   parseSiteInput,
@@ -26,7 +20,8 @@ import type { StackConfig } from "./stack-runner";
 export interface SiteDnsDefaults {
   provider: "cloudflare" | "manual";
   mailHost: string;
-  allowedSuffixes: string[];
+  /** `*`: any domain (the operator's explicit choice); otherwise a non-empty list. */
+  allowedSuffixes: string[] | "*";
   spfInclude?: string;
   dmarcPolicy: "none" | "quarantine" | "reject";
   dmarcRua?: string | false;
@@ -82,7 +77,8 @@ export function siteInputFor(request: SiteStackRequest, defaults: SiteDnsDefault
     ...(defaults.mtaStsMode ? { mtaSts: { mode: defaults.mtaStsMode } } : {}),
     ...(defaults.tlsRptRua !== undefined ? { tlsRptRua: defaults.tlsRptRua } : {}),
     ...(defaults.cloudflareAccountId ? { cloudflare: { accountId: defaults.cloudflareAccountId } } : {}),
-    allowedSuffixes: defaults.allowedSuffixes,
+    // The stack's schema reads an empty list as "any"; the controller only gets there through an explicit `*`.
+    allowedSuffixes: defaults.allowedSuffixes === "*" ? [] : defaults.allowedSuffixes,
     ttl: defaults.ttl,
     ...(defaults.webTls
       ? {
@@ -112,23 +108,4 @@ export function siteStackConfigFor(request: SiteStackRequest, defaults: SiteDnsD
 /** The records the site publishes when enabled with this DKIM key (for the status, without a stack run). */
 export function siteRecordsFor(request: SiteStackRequest, defaults: SiteDnsDefaults): MailDnsRecord[] {
   return recordsForSite(siteInputFor(request, defaults));
-}
-
-/**
- * The site's domain, normalised, if the controller may serve mail for it: a valid name, not the mail host, within
- * the allowed suffixes. Throws a `PermanentFailure` naming the problem.
- */
-export function checkSiteDomain(
-  domain: string,
-  defaults: Pick<SiteDnsDefaults, "mailHost" | "allowedSuffixes">,
-): string {
-  try {
-    const normalised = normaliseDomain(domain, "domain");
-    if (defaults.mailHost) assertNotMailHost(normalised, defaults.mailHost);
-    assertAllowedSuffix(normalised, defaults.allowedSuffixes);
-    return normalised;
-  } catch (err) {
-    if (err instanceof DomainValidationError) throw new PermanentFailure(err.message, "domain_not_allowed");
-    throw err;
-  }
 }

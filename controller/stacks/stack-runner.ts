@@ -36,13 +36,33 @@ export interface StackRunner {
   destroy?(slug: string, options?: RunOptions): Promise<void>;
 }
 
+/**
+ * Why a stack run failed, as the runner's adapter maps it (the Pulumi Kubernetes Operator maps CLI errors to reasons
+ * the same way, at the adapter): the reconciler acts on the reason and never reads the message.
+ * - `stack-locked`: another update holds the stack (a crashed run's lock is cleared before the next attempt);
+ * - `cli-missing`: the Pulumi CLI or a plugin is not installed; `bad-credentials`: the passphrase or a provider token
+ *   is refused; `config-refused`: the program refused the site's config — all three permanent;
+ * - `failed`: anything else (network, provider hiccup): transient.
+ */
+export type StackFailureReason = "stack-locked" | "cli-missing" | "bad-credentials" | "config-refused" | "failed";
+
+const PERMANENT_REASONS: ReadonlySet<StackFailureReason> = new Set([
+  "cli-missing",
+  "bad-credentials",
+  "config-refused",
+]);
+
 /** A stack run failed; `transient` when the same run may succeed later (lock conflicts, network). */
 export class StackRunError extends Error {
+  readonly transient: boolean;
   constructor(
     message: string,
-    readonly transient: boolean,
+    transientOrReason: boolean | StackFailureReason,
+    readonly reason: StackFailureReason = typeof transientOrReason === "string" ? transientOrReason : "failed",
   ) {
     super(message);
     this.name = "StackRunError";
+    this.transient =
+      typeof transientOrReason === "boolean" ? transientOrReason : !PERMANENT_REASONS.has(transientOrReason);
   }
 }

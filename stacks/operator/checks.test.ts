@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { mailRoutes } from "../../components/mail-route-specs";
 import {
   ALL_CRDS,
+  dnsError,
   type FakeCluster,
   fakeDns,
   fakeKubectl,
   healthyCluster,
+  healthyRoutes,
   SETTINGS,
 } from "../../test/doubles/operator-probes";
 import {
@@ -140,6 +141,96 @@ describe("DNS and port 25 checks", () => {
   });
 });
 
+describe("could not check versus checked and wrong", () => {
+  // Codes as Node's resolver (c-ares: ECONNREFUSED, ETIMEOUT, ESERVFAIL, EREFUSED) and getaddrinfo (EAI_AGAIN) raise
+  // them when no answer came back.
+  const unanswered = ["ECONNREFUSED", "ETIMEOUT", "ESERVFAIL", "EREFUSED", "EAI_AGAIN"];
+
+  it.each(unanswered)(
+    "the A check with the resolver answering %s says it could not check, not to publish",
+    async (code) => {
+      const r = await checkMailHostAddress(fakeDns({ a: dnsError(code) }), SETTINGS);
+      expect(r.status).toBe("unchecked");
+      expect(r.detail).toContain(code);
+      expect(r.detail).not.toContain("no A record");
+      expect(r.fix).not.toMatch(/publish/i);
+      expect(r.fix).toContain("resolver");
+    },
+  );
+
+  it.each(["ENOTFOUND", "ENODATA"])(
+    "the A check with an answer of %s (NXDOMAIN/NODATA) fails and says to publish",
+    async (code) => {
+      const r = await checkMailHostAddress(fakeDns({ a: dnsError(code) }), SETTINGS);
+      expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("no A record") });
+      expect(r.fix).toContain("publish mail.example.test A 203.0.113.10");
+    },
+  );
+
+  it("the A check fails on a wrong AAAA even when the A lookup got no answer, naming both", async () => {
+    const v6 = { ...SETTINGS, publicIPv6: "2001:db8::10" };
+    const r = await checkMailHostAddress(fakeDns({ a: dnsError("ETIMEOUT"), aaaa: ["2001:db8::99"] }), v6);
+    expect(r.status).toBe("fail");
+    expect(r.detail).toContain("AAAA is 2001:db8::99");
+    expect(r.detail).toContain("could not look up the A record (ETIMEOUT)");
+  });
+
+  it.each(unanswered)(
+    "the PTR check with the resolver answering %s says it could not check, not to set the PTR",
+    async (code) => {
+      const r = await checkReverseDns(fakeDns({ ptr: dnsError(code, "getHostByAddr") }), SETTINGS);
+      expect(r.status).toBe("unchecked");
+      expect(r.detail).not.toContain("no PTR record");
+      expect(r.fix).not.toContain("ask the owner of the IP");
+    },
+  );
+
+  it("the PTR check fails when the resolver answers NXDOMAIN", async () => {
+    const r = await checkReverseDns(fakeDns({ ptr: dnsError("ENOTFOUND", "getHostByAddr") }), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("203.0.113.10 has no PTR record") });
+  });
+
+  it("the port 25 check does not call port 25 blocked when the probe MX's name could not be resolved", async () => {
+    const noResolver = async () => {
+      throw Object.assign(new Error("getaddrinfo EAI_AGAIN mx.probe.test"), {
+        code: "EAI_AGAIN",
+        syscall: "getaddrinfo",
+      });
+    };
+    const r = await checkOutboundSmtp(noResolver, SETTINGS);
+    expect(r.status).toBe("unchecked");
+    expect(r.detail).toContain("could not resolve the probe MX mx.probe.test");
+    expect(r.detail).not.toContain("block");
+    expect(r.fix).not.toContain("unblock");
+  });
+
+  it("the port 25 check still fails when the connection itself is refused or times out", async () => {
+    const refused = async () => {
+      throw Object.assign(new Error("connect ECONNREFUSED 192.0.2.1:25"), { code: "ECONNREFUSED", syscall: "connect" });
+    };
+    expect((await checkOutboundSmtp(refused, SETTINGS)).status).toBe("fail");
+    expect((await checkOutboundSmtp(blocked, SETTINGS)).status).toBe("fail");
+  });
+
+  it("a relay whose name gets no answer is unchecked; one whose name does not exist fails", async () => {
+    const relayed = { ...SETTINGS, relay: { host: "smtp.relay.test", port: 587 } };
+    const lookup = (code: string) => async () => {
+      throw Object.assign(new Error(`getaddrinfo ${code} smtp.relay.test`), { code, syscall: "getaddrinfo" });
+    };
+    expect((await checkOutboundSmtp(lookup("EAI_AGAIN"), relayed)).status).toBe("unchecked");
+    expect((await checkOutboundSmtp(lookup("ENOTFOUND"), relayed)).status).toBe("fail");
+  });
+
+  it("the summary counts checks that could not run apart from failures, and never says all passed", async () => {
+    const down = fakeDns({ a: dnsError("ECONNREFUSED"), ptr: dnsError("ECONNREFUSED") });
+    const text = formatResults(await preflightChecks(probes(healthyCluster(), down), SETTINGS));
+    expect(text).toContain("[????] A/AAAA record of the mail host");
+    expect(text).toContain("2 check(s) could not be run");
+    expect(text).not.toContain("failed");
+    expect(text).not.toContain("All checks passed");
+  });
+});
+
 describe("zone checks", () => {
   it("fail when the Mailcow pod is not ready, naming it", async () => {
     const r = await checkMailcowReady(
@@ -171,9 +262,24 @@ describe("zone checks", () => {
     expect(r).toMatchObject({ status: "fail", detail: expect.stringContaining("imaps: no route") });
   });
 
+  it("fail when a route goes to Postfix's plain port 25 instead of its PROXY listener", async () => {
+    const cluster = healthyCluster();
+    cluster.routes = healthyRoutes().map((r) =>
+      r.metadata.name === "mail-smtp"
+        ? {
+            ...r,
+            spec: { ...r.spec, routes: [{ match: "HostSNI(`*`)", services: [{ name: "mailcow-postfix", port: 25 }] }] },
+          }
+        : r,
+    );
+    const r = await checkProxyRoutes(fakeKubectl(cluster), SETTINGS);
+    expect(r).toMatchObject({ status: "fail", detail: "smtp: no route to mailcow-postfix:10025" });
+  });
+
   it("fail when a route does not speak PROXY protocol", async () => {
     const cluster = healthyCluster();
-    cluster.routes = mailRoutes(SETTINGS.entrypoints, "serversTransport").map((r) => ({
+    cluster.routes = healthyRoutes().map((r) => ({
+      ...r,
       spec: {
         ...r.spec,
         routes: r.spec.routes.map((rt) => ({ ...rt, services: rt.services.map(({ name, port }) => ({ name, port })) })),

@@ -1,10 +1,13 @@
 /**
  * Preflight and doctor checks: pure functions over injected probes (a kubectl runner, a DNS resolver, a TCP
  * connector), so they are tested without a cluster or a network. Every failure carries a `fix`: what to do next.
+ * A check whose probe got no answer (resolver unreachable, timeout, SERVFAIL…) is `unchecked`, never `fail`: it
+ * found nothing wrong, so it must not send the operator off to publish records that may well be there.
  */
 import { type MailEntrypoint, PROXY_LISTENERS } from "../../components/mailcow-endpoints";
 
-export type CheckStatus = "pass" | "fail" | "warn" | "skip";
+/** `unchecked`: the check could not get an answer, so it says nothing about what it checks. */
+export type CheckStatus = "pass" | "fail" | "unchecked" | "warn" | "skip";
 
 export interface CheckResult {
   id: string;
@@ -12,7 +15,7 @@ export interface CheckResult {
   status: CheckStatus;
   /** What was found. */
   detail: string;
-  /** What to do, for fail and warn. */
+  /** What to do, for fail, unchecked and warn. */
   fix?: string;
 }
 
@@ -75,6 +78,37 @@ const hostKey = (h: string) => h.replace(/\.$/, "").toLowerCase();
 const firstLine = (s: string) => s.trim().split("\n")[0] ?? "";
 const errText = (err: unknown) =>
   err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err);
+
+/**
+ * DNS error codes that are an answer: the name does not exist (NXDOMAIN → ENOTFOUND) or has no record of that
+ * type (NODATA → ENODATA). Every other failure (ECONNREFUSED, ETIMEOUT, EAI_AGAIN, ESERVFAIL, EREFUSED, no code at
+ * all…) means the question went unanswered.
+ */
+const DNS_ANSWERS: ReadonlySet<string> = new Set(["ENOTFOUND", "ENODATA"]);
+
+const errCode = (err: unknown): string | undefined =>
+  err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+
+/** What a DNS question got: records, a checked "there are none", or no answer at all. */
+export type DnsAnswer<T> = { found: T } | { absent: string } | { unanswered: string };
+
+export async function askDns<T>(question: () => Promise<T>): Promise<DnsAnswer<T>> {
+  try {
+    return { found: await question() };
+  } catch (err) {
+    const code = errCode(err);
+    return code !== undefined && DNS_ANSWERS.has(code) ? { absent: code } : { unanswered: errText(err) };
+  }
+}
+
+/** True when a TCP connect failed before connecting because the host name could not be resolved. */
+function isLookupFailure(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return e?.syscall === "getaddrinfo" || (e?.code ?? "").startsWith("EAI_") || e?.code === "ENOTFOUND";
+}
+
+const resolverFix = (names: string) =>
+  `nothing was found wrong, since this machine's resolver did not answer. Check its DNS (\`cat /etc/resolv.conf\`, \`dig ${names}\`) and network, then run the check again`;
 
 function result(id: string, title: string, status: CheckStatus, detail: string, fix?: string): CheckResult {
   return fix === undefined ? { id, title, status, detail } : { id, title, status, detail, fix };
@@ -224,24 +258,27 @@ export async function checkReverseDns(dns: DnsProbe, settings: PreflightSettings
   const want = hostKey(settings.mailHost);
   const ips = [settings.publicIPv4, ...(settings.publicIPv6 ? [settings.publicIPv6] : [])];
   const problems: string[] = [];
+  const unanswered: string[] = [];
   for (const ip of ips) {
-    let names: string[];
-    try {
-      names = (await dns.reverse(ip)).map(hostKey);
-    } catch (err) {
-      problems.push(`${ip} has no PTR record (${errText(err)})`);
-      continue;
+    const answer = await askDns(() => dns.reverse(ip));
+    if ("unanswered" in answer) unanswered.push(`could not look up the PTR of ${ip} (${answer.unanswered})`);
+    else if ("absent" in answer) problems.push(`${ip} has no PTR record (${answer.absent})`);
+    else {
+      const names = answer.found.map(hostKey);
+      if (!names.includes(want)) problems.push(`${ip} → ${names.join(", ") || "nothing"}`);
     }
-    if (!names.includes(want)) problems.push(`${ip} → ${names.join(", ") || "nothing"}`);
   }
   if (problems.length > 0) {
     return result(
       id,
       title,
       "fail",
-      `${problems.join("; ")}; expected ${want}`,
+      `${[...problems, ...unanswered].join("; ")}; expected ${want}`,
       `ask the owner of the IP (your hosting or cloud provider's panel: "reverse DNS"/"PTR") to set the PTR of ${ips.join(" and ")} to ${want}; most receivers reject or junk mail from an IP whose PTR does not match`,
     );
+  }
+  if (unanswered.length > 0) {
+    return result(id, title, "unchecked", unanswered.join("; "), resolverFix(`-x ${ips[0]}`));
   }
   return result(id, title, "pass", `${ips.join(", ")} → ${want}`);
 }
@@ -251,25 +288,30 @@ export async function checkMailHostAddress(dns: DnsProbe, settings: PreflightSet
   const title = "A/AAAA record of the mail host";
   const host = hostKey(settings.mailHost);
   const problems: string[] = [];
-  const v4 = await dns.resolve4(host).catch((err) => errText(err));
-  if (typeof v4 === "string") problems.push(`no A record (${v4})`);
-  else if (v4.length !== 1 || v4[0] !== settings.publicIPv4)
-    problems.push(`A is ${v4.join(", ")}, expected only ${settings.publicIPv4}`);
+  const unanswered: string[] = [];
+  const v4 = await askDns(() => dns.resolve4(host));
+  if ("unanswered" in v4) unanswered.push(`could not look up the A record (${v4.unanswered})`);
+  else if ("absent" in v4) problems.push(`no A record (${v4.absent})`);
+  else if (v4.found.length !== 1 || v4.found[0] !== settings.publicIPv4)
+    problems.push(`A is ${v4.found.join(", ")}, expected only ${settings.publicIPv4}`);
   if (settings.publicIPv6) {
-    const v6 = await dns.resolve6(host).catch((err) => errText(err));
-    if (typeof v6 === "string") problems.push(`no AAAA record (${v6})`);
-    else if (!v6.includes(settings.publicIPv6))
-      problems.push(`AAAA is ${v6.join(", ")}, expected ${settings.publicIPv6}`);
+    const v6 = await askDns(() => dns.resolve6(host));
+    if ("unanswered" in v6) unanswered.push(`could not look up the AAAA record (${v6.unanswered})`);
+    else if ("absent" in v6) problems.push(`no AAAA record (${v6.absent})`);
+    else if (!v6.found.includes(settings.publicIPv6))
+      problems.push(`AAAA is ${v6.found.join(", ")}, expected ${settings.publicIPv6}`);
   }
   if (problems.length > 0) {
     return result(
       id,
       title,
       "fail",
-      `${host}: ${problems.join("; ")}`,
+      `${host}: ${[...problems, ...unanswered].join("; ")}`,
       `publish ${host} A ${settings.publicIPv4}${settings.publicIPv6 ? ` and AAAA ${settings.publicIPv6}` : ""} (with mail-zone:dns.provider cloudflare, \`pulumi up\` does it), then wait for the TTL`,
     );
   }
+  if (unanswered.length > 0)
+    return result(id, title, "unchecked", `${host}: ${unanswered.join("; ")}`, resolverFix(host));
   return result(
     id,
     title,
@@ -287,6 +329,15 @@ export async function checkOutboundSmtp(tcp: TcpProbe, settings: PreflightSettin
       await tcp(relay.host, relay.port, probe.timeoutMs);
       return result(id, title, "pass", `relay ${relay.host}:${relay.port} reachable; outbound port 25 not needed`);
     } catch (err) {
+      if (isLookupFailure(err) && errCode(err) !== "ENOTFOUND") {
+        return result(
+          id,
+          title,
+          "unchecked",
+          `could not resolve the relay ${relay.host} (${errText(err)}), so its port was not tried`,
+          resolverFix(relay.host),
+        );
+      }
       return result(
         id,
         title,
@@ -300,6 +351,16 @@ export async function checkOutboundSmtp(tcp: TcpProbe, settings: PreflightSettin
     await tcp(probe.host, probe.port, probe.timeoutMs);
     return result(id, title, "pass", `connected to ${probe.host}:${probe.port} (probed from this machine)`);
   } catch (err) {
+    // The probe MX is only a stand-in for "any receiver": not finding its address says nothing about port 25.
+    if (isLookupFailure(err)) {
+      return result(
+        id,
+        title,
+        "unchecked",
+        `could not resolve the probe MX ${probe.host} (${errText(err)}), so port 25 was not tried`,
+        `${resolverFix(probe.host)} (or pass --probe-mx with another receiver's MX)`,
+      );
+    }
     return result(
       id,
       title,
@@ -487,7 +548,7 @@ export async function doctorChecks(probes: Probes, settings: ZoneCheckSettings):
   return results;
 }
 
-const MARK: Record<CheckStatus, string> = { pass: "ok  ", fail: "FAIL", warn: "warn", skip: "skip" };
+const MARK: Record<CheckStatus, string> = { pass: "ok  ", fail: "FAIL", unchecked: "????", warn: "warn", skip: "skip" };
 
 export function formatResults(results: readonly CheckResult[]): string {
   const lines: string[] = [];
@@ -496,8 +557,20 @@ export function formatResults(results: readonly CheckResult[]): string {
     if (r.fix && r.status !== "pass") lines.push(`       → ${r.fix}`);
   }
   const failed = results.filter((r) => r.status === "fail").length;
-  lines.push(failed === 0 ? "All checks passed." : `${failed} check(s) failed.`);
+  const unchecked = results.filter((r) => r.status === "unchecked").length;
+  const summary = [
+    ...(failed > 0 ? [`${failed} check(s) failed.`] : []),
+    ...(unchecked > 0 ? [`${unchecked} check(s) could not be run (no answer: see above).`] : []),
+  ];
+  lines.push(summary.length === 0 ? "All checks passed." : summary.join(" "));
   return lines.join("\n");
 }
 
 export const anyFailed = (results: readonly CheckResult[]): boolean => results.some((r) => r.status === "fail");
+export const anyUnchecked = (results: readonly CheckResult[]): boolean => results.some((r) => r.status === "unchecked");
+
+/** Exit code of the operator commands: 1 when something is wrong, 3 when nothing is but something went unchecked. */
+export function exitCodeFor(results: readonly CheckResult[]): 0 | 1 | 3 {
+  if (anyFailed(results)) return 1;
+  return anyUnchecked(results) ? 3 : 0;
+}

@@ -1,8 +1,9 @@
 /**
  * `npm run doctor -- --stack <name>`: the install preflight against an installed zone, plus the zone itself
- * (namespace, Mailcow pod ready, Traefik's PROXY routes). Exit code 1 when anything failed.
+ * (namespace, Mailcow pod ready, Traefik's PROXY routes). Exit code 1 when anything failed, 3 when nothing failed
+ * but a check could not be run (no answer from the resolver, say), 0 when all passed.
  */
-import { anyFailed, doctorChecks, formatResults, type Probes } from "./checks";
+import { doctorChecks, exitCodeFor, formatResults, type Probes } from "./checks";
 import { systemProbes } from "./probes";
 import { loadCheckSettings, OPERATOR_USAGE, parseOperatorArgs, UsageError } from "./settings";
 
@@ -24,7 +25,7 @@ export async function doctor(
   deps.out(`Doctor for stack ${stack} (mail host ${settings.mailHost}, namespace ${settings.namespace})\n`);
   const results = await doctorChecks(deps.probes, settings);
   deps.out(`${formatResults(results)}\n`);
-  return anyFailed(results) ? 1 : 0;
+  return exitCodeFor(results);
 }
 
 if (require.main === module) {

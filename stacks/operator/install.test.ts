@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fakeDns, fakeKubectl, healthyCluster } from "../../test/doubles/operator-probes";
+import { dnsError, fakeDns, fakeKubectl, healthyCluster } from "../../test/doubles/operator-probes";
 import type { CommandRunner, Probes } from "./checks";
 import { doctor } from "./doctor";
 import { install } from "./install";
@@ -60,6 +60,25 @@ describe("zone:install", () => {
     expect(h.text()).toContain("--force");
   });
 
+  it("with the resolver unreachable, stops with exit 3 saying the checks could not run, without advice to publish", async () => {
+    const down = Object.assign(new Error("connect ECONNREFUSED 127.0.0.53:53"), {
+      code: "EAI_AGAIN",
+      syscall: "getaddrinfo",
+    });
+    const h = harness({
+      dns: fakeDns({ a: dnsError("ECONNREFUSED"), ptr: dnsError("ECONNREFUSED") }),
+      tcp: async () => {
+        throw down;
+      },
+    });
+    const code = await install(["--stack", "prod", "--config", stackFile], h.deps);
+    expect(code).toBe(3);
+    expect(h.pulumiRuns).toEqual([]);
+    expect(h.text()).toContain("3 check(s) could not be run");
+    expect(h.text()).toContain("some checks could not be run");
+    expect(h.text()).not.toMatch(/publish|no A record|no PTR record|unblock|fix the failed/);
+  });
+
   it("runs pulumi up despite failed checks with --force", async () => {
     const h = harness({ dns: fakeDns({ ptr: ["static.provider.test"] }) });
     expect(await install(["--stack", "prod", "--config", stackFile, "--force"], h.deps)).toBe(0);
@@ -98,6 +117,13 @@ describe("doctor", () => {
     });
     expect(await doctor(["--stack", "prod", "--config", stackFile], sick.deps)).toBe(1);
     expect(sick.text()).toContain("[FAIL] Mailcow pod ready");
+  });
+
+  it("exits 3, not 1, when the resolver did not answer and nothing was found wrong", async () => {
+    const h = harness({ dns: fakeDns({ a: dnsError("ETIMEOUT"), ptr: dnsError("ETIMEOUT") }) });
+    expect(await doctor(["--stack", "prod", "--config", stackFile], h.deps)).toBe(3);
+    expect(h.text()).toContain("[????] Reverse DNS (PTR) of the public IP: could not look up the PTR of 203.0.113.10");
+    expect(h.text()).not.toContain("ask the owner of the IP");
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * `npm run zone:install -- --stack <name>`: preflight checks, then `pulumi up --stack <name>` for the zone.
- * Failed checks stop the install (each says what to do); `--force` runs `pulumi up` anyway.
+ * Failed checks stop the install (each says what to do), and so do checks that could not be run (exit 3): an
+ * install is not started on unknown ground. `--force` runs `pulumi up` anyway.
  */
 import { spawn } from "node:child_process";
-import { anyFailed, checkPulumi, formatResults, type Probes, PULUMI_INSTALL_HINT, preflightChecks } from "./checks";
+import { checkPulumi, exitCodeFor, formatResults, type Probes, PULUMI_INSTALL_HINT, preflightChecks } from "./checks";
 import { commandRunner, systemProbes } from "./probes";
 import { loadCheckSettings, OPERATOR_USAGE, parseOperatorArgs, UsageError } from "./settings";
 
@@ -39,9 +40,14 @@ export async function install(argv: readonly string[], deps: InstallDeps): Promi
   deps.out(`Preflight for stack ${args.stack} (mail host ${settings.mailHost})\n`);
   const results = [await checkPulumi(deps.pulumi), ...(await preflightChecks(deps.probes, settings))];
   deps.out(`${formatResults(results)}\n`);
-  if (anyFailed(results) && !args.force) {
-    deps.out("Not running `pulumi up`: fix the failed checks above (or pass --force to install anyway).\n");
-    return 1;
+  const verdict = exitCodeFor(results);
+  if (verdict !== 0 && !args.force) {
+    deps.out(
+      verdict === 1
+        ? "Not running `pulumi up`: fix the failed checks above (or pass --force to install anyway).\n"
+        : "Not running `pulumi up`: some checks could not be run (see above); run again once they can (or pass --force to install anyway).\n",
+    );
+    return verdict;
   }
   deps.out(`Running: pulumi up --stack ${args.stack}${args.yes ? " --yes" : ""}\n`);
   const code = await deps.runPulumi(["up", "--stack", args.stack, ...(args.yes ? ["--yes"] : [])]);

@@ -19,10 +19,26 @@ export function commandRunner(binary: string, timeoutMs = 30_000): CommandRunner
     });
 }
 
+/** The reverse-zone name of an address: `10.113.0.203.in-addr.arpa`, or 32 nibbles under `ip6.arpa`. */
+export function ptrName(ip: string): string {
+  if (net.isIPv4(ip)) return `${ip.split(".").reverse().join(".")}.in-addr.arpa`;
+  if (!net.isIPv6(ip) || ip.includes(".")) throw new Error(`not an IPv4 or plain IPv6 address: ${ip}`);
+  const [head, tail = ""] = ip.split("::");
+  const groups = (part: string) => (part ? part.split(":") : []);
+  const left = groups(head);
+  const right = ip.includes("::") ? groups(tail) : [];
+  const full = [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  const nibbles = full.map((g) => g.padStart(4, "0")).join("");
+  return `${[...nibbles].reverse().join(".")}.ip6.arpa`;
+}
+
 export function systemDns(): DnsProbe {
   const resolver = new Resolver({ timeout: 5000, tries: 2 });
   return {
-    reverse: (ip) => resolver.reverse(ip),
+    // A PTR query rather than `resolver.reverse`: reverse falls back to /etc/hosts and then reports ENOTFOUND even
+    // when the name server never answered (measured: ECONNREFUSED from the server comes out as ENOTFOUND), which
+    // would turn "could not check" into "no PTR record".
+    reverse: (ip) => resolver.resolvePtr(ptrName(ip)),
     resolve4: (host) => resolver.resolve4(host),
     resolve6: (host) => resolver.resolve6(host),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type PlannedResource, wrapSecret } from "./engine";
-import { formatTextPlan, recordContent, siteRecordLine } from "./format-text";
+import { formatTextPlan, recordContent, siteRecordLine, workloadLines } from "./format-text";
 
 const SECRET = "s3cr3t-Value-never-printed";
 
@@ -200,6 +200,27 @@ describe("formatTextPlan", () => {
     expect(site).not.toContain("Workloads");
     expect(site).toContain("records to publish (provider manual):");
     expect(site).toContain("    shop.example  MX 10  mail.example.com  (mx)");
+  });
+});
+
+describe("CronJobs", () => {
+  const cronJob = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name, namespace: "mail-zone" },
+    spec: {
+      ...spec,
+      jobTemplate: { spec: { template: { spec: { containers: [{ name: "run", image: "alpine:3.20" }] } } } },
+    },
+  });
+
+  it("say that a restore template is suspended, and a scheduled backup is not", () => {
+    const restore = workloadLines(cronJob("mailcow-restore-volumes", { schedule: "0 0 31 2 *", suspend: true }));
+    expect(restore[0]).toBe(
+      '  CronJob mail-zone/mailcow-restore-volumes  (schedule "0 0 31 2 *", suspended: never runs on its own)',
+    );
+    const backup = workloadLines(cronJob("mailcow-backup", { schedule: "30 3 * * *", suspend: false }));
+    expect(backup[0]).toBe('  CronJob mail-zone/mailcow-backup  (schedule "30 3 * * *")');
   });
 });
 

@@ -193,6 +193,8 @@ export function workloadLines(object: KubernetesObject): string[] {
   const strategy = asObj(spec.strategy).type ?? asObj(spec.updateStrategy).type;
   if (strategy) facts.push(`strategy ${str(strategy)}`);
   if (spec.schedule) facts.push(`schedule "${str(spec.schedule)}"`);
+  // The restore templates are suspended CronJobs: without this they read like a second backup schedule.
+  if (spec.suspend === true) facts.push("suspended: never runs on its own");
   const pod = podSpecOf(object) ?? {};
   const volumes = new Map<string, string>();
   for (const v of asArray(pod.volumes)) volumes.set(str(asObj(v).name), volumeSource(asObj(v)));

@@ -67,8 +67,9 @@ describe("Mailcow failing", () => {
       expect(status.lastError).toMatch(c.says);
       expectNoSecret(w, status.lastError);
       expect(w.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toBe(status.lastError);
-      // One GET per attempt (the client does not retry on its own here), then no more.
-      expect(w.doubles.mailcow.count({ route: "get/domain" })).toBe(MAX_ATTEMPTS);
+      // The request's ownership check (Mailcow down: the request is still recorded, the run decides), one GET per
+      // attempt (the client does not retry on its own), and the status read's ownership check.
+      expect(w.doubles.mailcow.count({ route: "get/domain" })).toBe(1 + MAX_ATTEMPTS + 1);
       expect(w.sleeps).toHaveLength(MAX_ATTEMPTS - 1);
       expect(w.sleeps[1]).toBeGreaterThan(w.sleeps[0]);
       expect(w.runner.calls).toHaveLength(0);
@@ -78,7 +79,8 @@ describe("Mailcow failing", () => {
 
   it("recovers when Mailcow answers again before the attempts run out, clearing the last error", async () => {
     const w = await world();
-    w.doubles.mailcow.faults.inject({ kind: "html-500", times: MAX_ATTEMPTS - 1 });
+    // Down for the request's ownership check and all attempts but the last.
+    w.doubles.mailcow.faults.inject({ kind: "html-500", times: MAX_ATTEMPTS });
     await w.post("/sites/shop/mail/enable");
     await settledFor(w);
     expect(await statusOf(w)).toMatchObject({ status: "ready", lastError: "" });
@@ -93,7 +95,8 @@ describe("Mailcow failing", () => {
     const status = await statusOf(w);
     expect(status.status).toBe("error");
     expect(status.lastError).toMatch(/answered non-JSON/);
-    expect(w.doubles.mailcow.count()).toBe(1);
+    // The request's ownership check, the one attempt, and the status read's ownership check: no retry.
+    expect(w.doubles.mailcow.count()).toBe(3);
     expect(w.sleeps).toHaveLength(0);
   });
 
@@ -171,7 +174,8 @@ describe("the Kubernetes API failing", () => {
       expect(res.body.error.message).toContain(String(status));
       expect(res.headers["retry-after"]).toBeDefined();
       await settledFor(w);
-      expect(w.doubles.mailcow.count()).toBe(0);
+      // The request's ownership check may read Mailcow; nothing is written there.
+      expect(w.doubles.mailcow.count({ method: "POST" })).toBe(0);
       expect(w.runner.calls).toHaveLength(0);
       expect(w.annotations("tenant-shop")["voxeil.io/mail-enabled"]).toBeUndefined();
     }

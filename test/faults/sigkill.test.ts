@@ -127,10 +127,11 @@ describe("a controller killed with SIGKILL mid-run", () => {
   });
 
   it("finishes an enable whose run was killed while it waited on Mailcow", async () => {
-    doubles.mailcow.faults.inject({ kind: "hang", route: "get/domain", times: 1 });
+    // The DKIM read hangs: the request's ownership check and the domain's creation have answered.
+    doubles.mailcow.faults.inject({ kind: "hang", route: "get/dkim", times: 1 });
     const first = await startController(60_000);
     expect((await post(first.url, "/sites/blog/mail/enable")).status).toBe(202);
-    await waitUntil("the run waits on Mailcow", () => doubles.mailcow.count({ route: "get/domain" }) > 0, 20_000);
+    await waitUntil("the run waits on Mailcow", () => doubles.mailcow.count({ route: "get/dkim" }) > 0, 20_000);
     await first.child.kill("SIGKILL");
     expect(doubles.k8s.annotations("tenant-blog")["voxeil.io/mail-status"]).toBe("provisioning");
 

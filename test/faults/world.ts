@@ -67,7 +67,7 @@ export async function startFaultWorld(
     get: (path) => request(base).get(path).set("Authorization", auth),
     annotations: (ns) => doubles.k8s.annotations(ns),
     close: async () => {
-      await controller.reconciler.shutdown(0);
+      await controller.shutdown(0);
       await new Promise((resolve) => server.close(resolve));
       await doubles.close();
     },

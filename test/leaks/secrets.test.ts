@@ -146,7 +146,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await controller?.reconciler.shutdown(0);
+  await controller?.shutdown(0);
   await doubles?.close();
 });
 

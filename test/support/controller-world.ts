@@ -11,6 +11,7 @@ import type { Clock } from "../../controller/clock";
 import { type Controller as Assembled, buildController as assemble } from "../../controller/controller";
 import { createLogger } from "../../controller/logger";
 import { MailcowClient } from "../../controller/mailcow/client";
+import type { DnsRecordChecker } from "../../controller/reconciler/dns-verification";
 import type { Reconciler, RunResult } from "../../controller/reconciler/reconciler";
 import { createRedactor, type Redactor } from "../../controller/redact";
 import { loadSettings, type Settings, type SiteLayoutKind, secretValues } from "../../controller/settings";
@@ -52,6 +53,8 @@ export interface ControllerOptions {
   logDestination?: pino.DestinationStream;
   /** More environment for `loadSettings`. */
   env?: Record<string, string>;
+  /** Checks the records before `ready` (used while DNS_CHECK is on, the default); absent: none. */
+  dnsChecker?: DnsRecordChecker;
 }
 
 export interface Controller {
@@ -70,7 +73,8 @@ export interface Controller {
   runs: Array<{ slug: string; result: RunResult }>;
   /** Listens on 127.0.0.1 (any free port) and re-queues unsettled sites, as `npm start` does. */
   start(): Promise<{ url: string }>;
-  shutdown(): Promise<void>;
+  /** The assembly's shutdown: reconciler, namespace cache and server (default deadline: SHUTDOWN_DEADLINE_SECONDS). */
+  shutdown(deadlineMs?: number): Promise<void>;
 }
 
 export function buildController(options: ControllerOptions): Controller {
@@ -86,6 +90,7 @@ export function buildController(options: ControllerOptions): Controller {
     PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
     CLOUDFLARE_API_TOKEN: TEST_CLOUDFLARE_TOKEN,
     DNS_PROVIDER: "manual",
+    ALLOWED_DOMAIN_SUFFIXES: "*",
     MAX_PARALLEL_RUNS: String(options.maxParallelRuns ?? 4),
     RETRY_BASE_MS: String(retry.baseMs),
     RETRY_CAP_MS: String(retry.capMs),
@@ -114,6 +119,7 @@ export function buildController(options: ControllerOptions): Controller {
     logger: logger.child({ component: "namespace-cache" }),
     cache: { backoff: { baseMs: 20, capMs: 500 }, syncTimeoutMs: 10_000 },
   });
+  const runs: Controller["runs"] = [];
   const assembled = assemble({
     settings,
     sites,
@@ -122,28 +128,14 @@ export function buildController(options: ControllerOptions): Controller {
     logger,
     redact,
     siteCache: cache,
+    observer: { runFinished: (slug, result) => runs.push({ slug, result }) },
+    ...(options.dnsChecker ? { dnsChecker: options.dnsChecker } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   // Worlds that serve `app` without `start()` read from the cache too: it starts now (start() only waits for it).
-  // They end with `reconciler.shutdown`, not `shutdown()`, so that stops the cache as well: a cache left running
-  // would reconnect to whichever double gets the port next.
+  // They end with `shutdown()`, which stops the cache as well: a cache left running would reconnect to whichever
+  // double gets the port next.
   void cache.start();
-  const reconcilerShutdown = assembled.reconciler.shutdown.bind(assembled.reconciler);
-  assembled.reconciler.shutdown = async (deadlineMs) => {
-    try {
-      await reconcilerShutdown(deadlineMs);
-    } finally {
-      await cache.stop();
-    }
-  };
-  // The assembly reports runs to its metrics only; chain onto that observer to see each run's result.
-  const runs: Controller["runs"] = [];
-  const observer = assembled.metrics.observer;
-  const metricsRunFinished = observer.runFinished?.bind(observer);
-  (observer as { runFinished: typeof metricsRunFinished }).runFinished = (slug, result, seconds) => {
-    runs.push({ slug, result });
-    metricsRunFinished?.(slug, result, seconds);
-  };
   return {
     app: assembled.app,
     reconciler: assembled.reconciler,
@@ -157,7 +149,7 @@ export function buildController(options: ControllerOptions): Controller {
     tokens: settings.tokens,
     runs,
     start: async () => ({ url: (await assembled.start()).url }),
-    shutdown: () => assembled.shutdown(),
+    shutdown: (deadlineMs) => assembled.shutdown(deadlineMs),
   };
 }
 

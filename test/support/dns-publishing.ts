@@ -17,7 +17,9 @@ export function doubleRecordsFor(records: readonly MailDnsRecord[]): DoubleRecor
       case "MX":
         return { name: r.name, type: "MX", ttl: r.ttl, data: { preference: r.priority ?? 10, exchange: r.content } };
       case "TXT":
-        return { name: r.name, type: "TXT", ttl: r.ttl, data: r.chunks ?? [r.content] };
+        // A copy: dns-packet's encoder replaces the strings of the array it is given with Buffers, in place, and
+        // the record's own `chunks` are what the status answers with.
+        return { name: r.name, type: "TXT", ttl: r.ttl, data: [...(r.chunks ?? [r.content])] };
       case "CNAME":
         return { name: r.name, type: "CNAME", ttl: r.ttl, data: r.content };
       default: {

@@ -75,7 +75,9 @@ function soaFor(zone: string): dnsPacket.Answer {
 }
 
 function toAnswer(r: DoubleRecord): dnsPacket.Answer {
-  return { name: norm(r.name), type: r.type, ttl: r.ttl ?? 300, data: r.data } as dnsPacket.Answer;
+  // dns-packet encodes a TXT array in place (strings become Buffers): every answer gets its own copy.
+  const data = Array.isArray(r.data) ? [...r.data] : r.data;
+  return { name: norm(r.name), type: r.type, ttl: r.ttl ?? 300, data } as dnsPacket.Answer;
 }
 
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;

@@ -1,9 +1,10 @@
 /**
  * Doubles for the operator checks' probes: a kubectl that answers from a described cluster state, a DNS probe with
- * overridable answers, and check settings for a healthy single-node zone.
+ * overridable answers, and check settings for a healthy single-node zone. The healthy routes are written out by hand
+ * from Mailcow's PROXY listeners (Postfix master.cf 10025/10465/10587, Dovecot's haproxy listeners 10143/10993), not
+ * built with the zone's own route builder, so the route check is tested against facts rather than against itself.
  */
 import { MAILCOW_POD_LABELS } from "../../../components/labels";
-import { mailRoutes } from "../../../components/mail-route-specs";
 import {
   type CommandRunner,
   type DnsProbe,
@@ -24,6 +25,41 @@ export interface FakeCluster {
   routes?: unknown[];
 }
 
+/** One IngressRouteTCP as `kubectl get -o json` lists it. */
+export interface ListedRoute {
+  metadata: { name: string };
+  spec: {
+    entryPoints: string[];
+    routes: {
+      match: string;
+      services: { name: string; port: number; serversTransport?: string; proxyProtocol?: { version: number } }[];
+    }[];
+    tls?: { passthrough: boolean };
+  };
+}
+
+function route(entrypoint: string, service: string, port: number, passthrough: boolean): ListedRoute {
+  return {
+    metadata: { name: `mail-${entrypoint}` },
+    spec: {
+      entryPoints: [entrypoint],
+      routes: [{ match: "HostSNI(`*`)", services: [{ name: service, port, serversTransport: "mailcow-proxy-v2" }] }],
+      ...(passthrough ? { tls: { passthrough: true } } : {}),
+    },
+  };
+}
+
+/** The five routes of a healthy zone, PROXY v2 through a ServersTransportTCP. */
+export function healthyRoutes(): ListedRoute[] {
+  return [
+    route("smtp", "mailcow-postfix", 10025, false),
+    route("submissions", "mailcow-postfix", 10465, true),
+    route("submission", "mailcow-postfix", 10587, false),
+    route("imap", "mailcow-dovecot", 10143, false),
+    route("imaps", "mailcow-dovecot", 10993, true),
+  ];
+}
+
 export const ALL_CRDS = [...TRAEFIK_CRDS, "certificates.cert-manager.io", "clusterissuers.cert-manager.io"];
 
 export function healthyCluster(): FakeCluster {
@@ -35,10 +71,7 @@ export function healthyCluster(): FakeCluster {
     issuers: { "letsencrypt-prod": true },
     namespaces: ["kube-system", "mail-zone"],
     pods: [{ name: "mailcow-0", ready: true }],
-    routes: mailRoutes(["smtp", "submissions", "submission", "imap", "imaps"], "serversTransport").map((r) => ({
-      metadata: { name: r.name },
-      spec: r.spec,
-    })),
+    routes: healthyRoutes(),
   };
 }
 
@@ -90,6 +123,11 @@ export function fakeKubectl(c: FakeCluster): CommandRunner & { calls: string[][]
     return err(`unexpected kubectl ${a}`);
   };
   return Object.assign(runner, { calls });
+}
+
+/** An error as Node's resolver raises it: `code` is what the checks read. */
+export function dnsError(code: string, syscall = "queryA"): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${syscall} ${code} mail.example.test`), { code, syscall });
 }
 
 export function fakeDns(over: Partial<Record<"ptr" | "a" | "aaaa", string[] | Error>> = {}): DnsProbe {

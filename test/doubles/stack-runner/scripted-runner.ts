@@ -1,12 +1,60 @@
 /**
  * A `StackRunner` double with scripted outcomes: per-call failures and delays, a simulated stale lock, and a record
- * of every call and of the config each stack holds. Successful `up`s answer like the real site program: the records
- * of an enabled site (from the config it was given), none for a disabled one.
+ * of every call and of the config each stack holds. Successful `up`s answer with records of an enabled site built
+ * here, by hand, from the config it was given (never with the production `recordsForSite`, so a test comparing the
+ * status with the runner's outputs compares two independent things), and none for a disabled one.
  */
+
+import type { MailDnsRecord } from "../../../components/site-records";
 import { abortError, systemClock } from "../../../controller/clock";
 import type { RunOptions, StackConfig, StackRunner, UpResult } from "../../../controller/stacks/stack-runner";
 import { StackRunError } from "../../../controller/stacks/stack-runner";
-import { decodeSiteConfig, recordsForSite } from "../../../stacks/site-config";
+
+/** The records a mail site publishes, written out from RFC 7208/6376/7489 and Mailcow's docs, not from the code. */
+export function scriptedRecords(config: StackConfig): MailDnsRecord[] {
+  const value = (key: string) => config[`mail-sites:${key}`]?.value ?? "";
+  if (value("enabled") !== "true") return [];
+  const domain = value("domain");
+  const mailHost = value("mailHost");
+  const ttl = Number(value("ttl") || "3600");
+  const dkim = JSON.parse(value("dkim") || "{}") as { selector?: string; txt?: string };
+  const txt = (name: string, content: string, purpose: string): MailDnsRecord => ({
+    name,
+    type: "TXT",
+    content,
+    chunks: content.match(/.{1,255}/g) ?? [content],
+    ttl,
+    purpose,
+  });
+  const records: MailDnsRecord[] = [
+    { name: domain, type: "MX", content: mailHost, priority: 10, ttl, purpose: "mx" },
+    txt(domain, "v=spf1 mx -all", "spf"),
+  ];
+  if (dkim.selector && dkim.txt) records.push(txt(`${dkim.selector}._domainkey.${domain}`, dkim.txt, "dkim"));
+  records.push(
+    txt(`_dmarc.${domain}`, `v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@${domain}`, "dmarc"),
+    { name: `autoconfig.${domain}`, type: "CNAME", content: mailHost, ttl, purpose: "autoconfig" },
+    { name: `autodiscover.${domain}`, type: "CNAME", content: mailHost, ttl, purpose: "autodiscover" },
+    // RFC 6186: submission on 587, IMAP over TLS on 993, at the mail host.
+    {
+      name: `_submission._tcp.${domain}`,
+      type: "SRV",
+      content: `0 1 587 ${mailHost}`,
+      priority: 0,
+      ttl,
+      purpose: "srv-submission",
+    },
+    {
+      name: `_imaps._tcp.${domain}`,
+      type: "SRV",
+      content: `0 1 993 ${mailHost}`,
+      priority: 0,
+      ttl,
+      purpose: "srv-imaps",
+    },
+  );
+  return records;
+}
 
 export interface ScriptStep {
   /** Fail this call with this error (after the delay). */
@@ -72,16 +120,14 @@ export class ScriptedRunner implements StackRunner {
       if (this.locked.has(slug)) {
         throw new StackRunError(
           `stack ${slug}: ConcurrentUpdateError: the stack is currently locked by 1 lock(s)`,
-          true,
+          "stack-locked",
         );
       }
-      const plain = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
-      const input = decodeSiteConfig(plain);
-      const records = recordsForSite(input);
+      const records = scriptedRecords(config);
       const total = records.length;
       for (let done = 1; done <= total; done++) options.onProgress?.({ done, total });
       this.stacks.set(slug, config);
-      return { outputs: { provider: input.dnsProvider, records } };
+      return { outputs: { provider: config["mail-sites:dnsProvider"]?.value ?? "manual", records } };
     });
   }
 
