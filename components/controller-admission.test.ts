@@ -50,7 +50,7 @@ describe("the controller's admission policy", () => {
       {
         name: "foreignKeys",
         expression:
-          "variables.changedKeys.filter(k, !(k in ['voxeil.io/mail-enabled', 'voxeil.io/mail-provider', 'voxeil.io/mail-domain', 'voxeil.io/mail-status', 'voxeil.io/mail-last-error', 'voxeil.io/mail-observed-generation']))",
+          "variables.changedKeys.filter(k, !(k in ['voxeil.io/mail-enabled', 'voxeil.io/mail-provider', 'voxeil.io/mail-domain', 'voxeil.io/mail-status', 'voxeil.io/mail-last-error', 'voxeil.io/mail-generation', 'voxeil.io/mail-observed-generation']))",
       },
     ]);
   });
@@ -78,6 +78,7 @@ describe("the controller's admission policy", () => {
         "voxeil.io/mail-domain",
         "voxeil.io/mail-status",
         "voxeil.io/mail-last-error",
+        "voxeil.io/mail-generation",
         "voxeil.io/mail-observed-generation",
       ],
     });
@@ -86,7 +87,7 @@ describe("the controller's admission policy", () => {
 
   it("allows in the shared layout every site's mail keys and nothing else, by one pattern", () => {
     expect(shared.variables[3].expression).toBe(
-      "variables.changedKeys.filter(k, !(k.matches('^voxeil[.]io/site-[a-z0-9]+(-[a-z0-9]+)*-(mailEnabled|mailProvider|mailDomain|mailStatus|mailLastError|mailObservedGeneration)$')))",
+      "variables.changedKeys.filter(k, !(k.matches('^voxeil[.]io/site-[a-z0-9]+(-[a-z0-9]+)*-(mailEnabled|mailProvider|mailDomain|mailStatus|mailLastError|mailGeneration|mailObservedGeneration)$')))",
     );
     // RE2 and JavaScript agree on this pattern (no look-around, no back-references), so it can be exercised here.
     const rule = controllerKeyRule("shared-namespace", "voxeil.io");
@@ -122,6 +123,7 @@ describe("the controller's admission policy", () => {
       "example.org/site-cafe-mailDomain",
       "example.org/site-cafe-mailStatus",
       "example.org/site-cafe-mailLastError",
+      "example.org/site-cafe-mailGeneration",
       "example.org/site-cafe-mailObservedGeneration",
     ]);
     for (const key of keys) expect(new RegExp(rule.pattern).test(key)).toBe(true);

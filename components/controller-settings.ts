@@ -35,6 +35,7 @@ export const CONTROLLER_ENV_KEYS = [
   "CLOUDFLARE_ACCOUNT_ID",
   "DNS_PROVIDER",
   "ALLOWED_DOMAIN_SUFFIXES",
+  "ADOPT_UNMARKED_DOMAINS",
   "SPF_INCLUDE",
   "DMARC_POLICY",
   "DMARC_RUA",
@@ -51,6 +52,7 @@ export const CONTROLLER_ENV_KEYS = [
   "DNS_CHECK_INTERVAL_SECONDS",
   "DNS_CHECK_TIMEOUT_SECONDS",
   "DNS_CHECK_NAMESERVERS",
+  "DNS_CHECK_PRIVATE_NAMESERVERS",
   "MAIL_DOMAIN_ALIASES",
   "MAIL_DOMAIN_MAILBOXES",
   "MAIL_DOMAIN_DEFQUOTA_MB",
@@ -114,6 +116,17 @@ export const controllerSettingsSchema = z
   .superRefine((s, ctx) => {
     if (s.enabled && !s.image) {
       ctx.addIssue({ code: "custom", path: ["image"], message: "an image reference when the controller is enabled" });
+    }
+    // The controller refuses to start without it (issue 10: no site domain is allowed by default); say so here
+    // rather than deploy a controller that can only crash-loop.
+    const suffixes = (s.env.ALLOWED_DOMAIN_SUFFIXES ?? "").split(",").filter((x) => x.trim() !== "");
+    if (s.enabled && suffixes.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env", "ALLOWED_DOMAIN_SUFFIXES"],
+        message:
+          "the domain suffixes sites may use when the controller is enabled, comma-separated (e.g. sites.example.com), or * to allow any domain as a deliberate choice",
+      });
     }
     const settable = CONTROLLER_ENV_KEYS.filter(
       (k) =>

@@ -14,7 +14,11 @@ async function planZone(env: Record<string, string>) {
     "mail-zone:hostname": "mail.example.com",
     "mail-zone:publicIPv4": "203.0.113.10",
     "mail-zone:namespace": "mail",
-    "mail-zone:controller": JSON.stringify({ enabled: true, image: "ghcr.io/example/controller:1", env }),
+    "mail-zone:controller": JSON.stringify({
+      enabled: true,
+      image: "ghcr.io/example/controller:1",
+      env: { ALLOWED_DOMAIN_SUFFIXES: "*", ...env },
+    }),
   });
   return planProgram(
     () => {

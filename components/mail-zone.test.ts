@@ -81,7 +81,9 @@ describe("MailZone", () => {
   });
 
   it("points the controller at Mailcow's in-cluster Service, not at the mail host behind the admin allow-list", async () => {
-    const plan = await planZone({ controller: { enabled: true, image: "registry.example.com/c:1" } });
+    const plan = await planZone({
+      controller: { enabled: true, image: "registry.example.com/c:1", env: { ALLOWED_DOMAIN_SUFFIXES: "*" } },
+    });
     const secret = plan.resources.find(
       (r) =>
         r.type === "kubernetes:core/v1:Secret" &&

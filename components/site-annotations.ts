@@ -14,6 +14,8 @@ export interface MailAnnotationKeys {
   domain: string;
   status: string;
   lastError: string;
+  /** The generation of the desired state the controller recorded for a request (issue 14: survives a restart). */
+  generation: string;
   /** The generation of the desired state the controller last finished applying (issue 14: survives a restart). */
   observedGeneration: string;
 }
@@ -25,6 +27,7 @@ export const PER_SITE_MAIL_NAMES: Readonly<MailAnnotationKeys> = {
   domain: "mail-domain",
   status: "mail-status",
   lastError: "mail-last-error",
+  generation: "mail-generation",
   observedGeneration: "mail-observed-generation",
 };
 
@@ -35,6 +38,7 @@ export const SHARED_MAIL_NAMES: Readonly<MailAnnotationKeys> = {
   domain: "mailDomain",
   status: "mailStatus",
   lastError: "mailLastError",
+  generation: "mailGeneration",
   observedGeneration: "mailObservedGeneration",
 };
 
@@ -48,6 +52,7 @@ function mapKeys(names: Readonly<MailAnnotationKeys>, key: (name: string) => str
     domain: key(names.domain),
     status: key(names.status),
     lastError: key(names.lastError),
+    generation: key(names.generation),
     observedGeneration: key(names.observedGeneration),
   };
 }

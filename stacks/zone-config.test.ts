@@ -389,7 +389,11 @@ describe("mail-zone:controller", () => {
   it("refuses a misspelt env key by name with the controller setting it was meant to be", () => {
     const problems = problemsOf({
       ...base,
-      "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { DKIM_SELECTR: "mail" } }),
+      "mail-zone:controller": JSON.stringify({
+        enabled: true,
+        image: "x:1",
+        env: { DKIM_SELECTR: "mail", ALLOWED_DOMAIN_SUFFIXES: "*" },
+      }),
     });
     expect(problems).toEqual([
       'mail-zone:controller.env.DKIM_SELECTR: got "mail" — expected no such key: the controller reads no DKIM_SELECTR (docs/controller.md lists its settings); did you mean DKIM_SELECTOR?',
@@ -418,13 +422,34 @@ describe("mail-zone:controller", () => {
       "mail-zone:controller": JSON.stringify({
         enabled: true,
         image: "x:1",
-        env: { SITE_LAYOUT: "shared", ANNOTATION_PREFIX: "x' || true || '" },
+        env: { SITE_LAYOUT: "shared", ANNOTATION_PREFIX: "x' || true || '", ALLOWED_DOMAIN_SUFFIXES: "*" },
       }),
     });
     expect(problems).toEqual([
       'mail-zone:controller.env.SITE_LAYOUT: got "shared" — expected one of "namespace-per-site", "shared-namespace"',
       "mail-zone:controller.env.ANNOTATION_PREFIX: got \"x' || true || '\" — expected a DNS-style prefix such as voxeil.io (lowercase letters, digits, '-' and '.')",
     ]);
+  });
+
+  it("refuses an enabled controller without ALLOWED_DOMAIN_SUFFIXES, since the controller would not start", () => {
+    for (const env of [{}, { ALLOWED_DOMAIN_SUFFIXES: " , " }]) {
+      const problems = problemsOf({
+        ...base,
+        "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env }),
+      });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(
+        /^mail-zone:controller\.env\.ALLOWED_DOMAIN_SUFFIXES: .*or \* to allow any domain as a deliberate choice$/,
+      );
+    }
+    // `*` is the deliberate "any"; a disabled controller needs nothing.
+    const any = { enabled: true, image: "x:1", env: { ALLOWED_DOMAIN_SUFFIXES: "*" } };
+    expect(parseZoneConfig({ ...base, "mail-zone:controller": JSON.stringify(any) }).controller.env).toEqual({
+      ALLOWED_DOMAIN_SUFFIXES: "*",
+    });
+    expect(
+      parseZoneConfig({ ...base, "mail-zone:controller": JSON.stringify({ enabled: false }) }).controller.enabled,
+    ).toBe(false);
   });
 
   it("refuses secrets among its env settings", () => {

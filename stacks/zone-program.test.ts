@@ -121,7 +121,7 @@ describe("zoneProgram with the controller enabled", () => {
     "mail-zone:controller": JSON.stringify({
       enabled: true,
       image: "registry.example.com/mail-zone-controller:1.0.0",
-      env: { SITE_LAYOUT: "shared-namespace" },
+      env: { SITE_LAYOUT: "shared-namespace", ALLOWED_DOMAIN_SUFFIXES: "sites.example.com" },
     }),
   };
 
@@ -148,6 +148,7 @@ describe("zoneProgram with the controller enabled", () => {
       "mail-zone:controller": JSON.stringify({
         enabled: true,
         image: "registry.example.com/mail-zone-controller:1.0.0",
+        env: { ALLOWED_DOMAIN_SUFFIXES: "*" },
         resources: { limits: { memory: "2Gi" } },
       }),
     });

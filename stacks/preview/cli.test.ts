@@ -194,6 +194,8 @@ describe("npm run preview as a process", () => {
         "  mail-zone:controller:",
         "    enabled: true",
         "    image: registry.example.com/mail-zone-controller:0.1.0",
+        "    env:",
+        "      ALLOWED_DOMAIN_SUFFIXES: sites.example.com",
       ].join("\n"),
     );
     const preview = (format: string) =>
