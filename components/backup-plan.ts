@@ -52,6 +52,9 @@ export const RESTORE_OLD_DIR = ".mail-zone-restore-old";
 /** Mount points inside the pods. */
 export const PATHS = { data: "/data", staging: "/staging", tmp: "/tmp", target: "/backup" } as const;
 
+/** Where the projected token appears in secrets-export (the path its script and the client libraries read). */
+export const BACKUP_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
 export interface MailcowConnection {
   /** Secret holding Mailcow's generated passwords (mailcow.conf names). */
   secretName: string;
@@ -195,7 +198,7 @@ echo "mysql: dumped $MYSQL_DATABASE ($(wc -c < "${PATHS.staging}/mysql/$MYSQL_DA
 
 /** Exports the zone's Secrets through the API with the pod's ServiceAccount (get on exactly these names). */
 export const SECRETS_EXPORT_SCRIPT = `set -eu
-SA=/var/run/secrets/kubernetes.io/serviceaccount
+SA=${BACKUP_TOKEN_DIR}
 NS="$(cat "$SA/namespace")"
 umask 077
 mkdir -p ${PATHS.staging}/secrets
@@ -334,6 +337,20 @@ echo "restore: Mailcow is stopped"`;
 // Pod specs
 
 const TMP_VOLUME: IVolume = { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } };
+/**
+ * The ServiceAccount token for secrets-export alone: mounted into every container, it would let the Redis, MariaDB
+ * and rclone images (and whatever compromises them) read the zone's Secrets through the API.
+ */
+const TOKEN_VOLUME: IVolume = {
+  name: "api-token",
+  projected: {
+    sources: [
+      { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } },
+    ],
+  },
+};
 const STAGING_VOLUME: IVolume = { name: "staging", emptyDir: { sizeLimit: "20Gi" } };
 const volumeName = (v: CoveredVolume) => `data-${v}`;
 
@@ -405,7 +422,8 @@ export function backupPodSpec(input: BackupPlanInput): IPodSpec {
   return {
     restartPolicy: "Never",
     serviceAccountName: input.serviceAccountName,
-    automountServiceAccountToken: true,
+    // Only secrets-export mounts the token (TOKEN_VOLUME).
+    automountServiceAccountToken: false,
     securityContext: { seccompProfile: { type: "RuntimeDefault" } },
     affinity: {
       // RWO volumes attach to one node: run where Mailcow runs, and mount its claims read-only.
@@ -445,7 +463,7 @@ export function backupPodSpec(input: BackupPlanInput): IPodSpec {
         env: [{ name: "SECRET_NAMES", value: input.secretNames.join(" ") }],
         securityContext: hardened(),
         resources: resources("64Mi"),
-        volumeMounts: common,
+        volumeMounts: [...common, { name: TOKEN_VOLUME.name, mountPath: BACKUP_TOKEN_DIR, readOnly: true }],
       },
     ],
     containers: [
@@ -468,7 +486,7 @@ export function backupPodSpec(input: BackupPlanInput): IPodSpec {
         volumeMounts: [...common, ...dataMounts, ...target.mounts],
       },
     ],
-    volumes: [TMP_VOLUME, STAGING_VOLUME, ...coveredVolumes(input.claims, true), ...target.volumes],
+    volumes: [TMP_VOLUME, STAGING_VOLUME, TOKEN_VOLUME, ...coveredVolumes(input.claims, true), ...target.volumes],
   };
 }
 

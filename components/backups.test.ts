@@ -19,9 +19,14 @@ interface Container {
 interface PodSpec {
   initContainers?: Container[];
   containers: Container[];
-  volumes: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }[];
+  volumes: {
+    name: string;
+    persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+    projected?: { sources: { serviceAccountToken?: unknown }[] };
+  }[];
   affinity?: { podAffinity?: { requiredDuringSchedulingIgnoredDuringExecution: unknown[] } };
   serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
 }
 interface CronJobInputs {
   metadata: { name: string; namespace: string };
@@ -154,6 +159,27 @@ describe("ZoneBackups with default settings", () => {
     const p = pod(cronJob(resources, BACKUP_NAMES.cronJob));
     expect(p.serviceAccountName).toBe(BACKUP_NAMES.serviceAccount);
     expect(envOf(container(p, "secrets-export"), "SECRET_NAMES")?.value).toBe(MAILCOW_SECRET.name);
+  });
+
+  it("mounts the ServiceAccount token into secrets-export only, not into the Redis, MariaDB or rclone containers", async () => {
+    const { resources } = await plan(undefined);
+    const p = pod(cronJob(resources, BACKUP_NAMES.cronJob));
+    expect(p.automountServiceAccountToken).toBe(false);
+    const tokenVolumes = p.volumes
+      .filter((v) => v.projected?.sources.some((s) => s.serviceAccountToken !== undefined))
+      .map((v) => v.name);
+    expect(tokenVolumes).toHaveLength(1);
+    const holders = [...(p.initContainers ?? []), ...p.containers]
+      .filter((c) => c.volumeMounts?.some((m) => tokenVolumes.includes(m.name)))
+      .map((c) => c.name);
+    expect(holders).toEqual(["secrets-export"]);
+    // The export script reads the token, CA and namespace from the client libraries' default directory.
+    const mount = container(p, "secrets-export").volumeMounts?.find((m) => m.name === tokenVolumes[0]);
+    expect(mount).toEqual({
+      name: tokenVolumes[0],
+      mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
+      readOnly: true,
+    });
   });
 
   it("reaches Redis and MariaDB through Services on the Mailcow pod, opened only to backup and restore pods", async () => {

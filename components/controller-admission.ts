@@ -20,6 +20,10 @@ export interface ControllerAdmissionArgs {
 
 export class ControllerAdmission extends pulumi.ComponentResource {
   readonly policyName: pulumi.Output<string>;
+  /** The binding: the policy is enforced once it exists, so the controller's workload depends on it. */
+  readonly binding: k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
+  /** The bound policy's name, known only once the binding is created (a data dependency on it). */
+  readonly boundPolicyName: pulumi.Output<string>;
 
   constructor(name: string, args: ControllerAdmissionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mail-zone:controller:ControllerAdmission", name, {}, opts);
@@ -34,12 +38,13 @@ export class ControllerAdmission extends pulumi.ComponentResource {
       { metadata: { name: ADMISSION_POLICY_NAME, labels }, spec },
       { parent: this },
     );
-    new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+    this.binding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
       `${name}-binding`,
       { metadata: { name: ADMISSION_POLICY_NAME, labels }, spec: controllerAdmissionBindingSpec() },
       { parent: this, dependsOn: [policy] },
     );
     this.policyName = policy.metadata.name;
-    this.registerOutputs({ policyName: this.policyName });
+    this.boundPolicyName = this.binding.spec.policyName;
+    this.registerOutputs({ policyName: this.policyName, boundPolicyName: this.boundPolicyName });
   }
 }

@@ -107,6 +107,24 @@ describe("ControllerDeployment", () => {
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "mail-zone-controller", namespace: "platform" }]);
   });
 
+  it("runs the controller only behind its bound admission policy: the Deployment takes the name from the binding", async () => {
+    const p = await plan();
+    const [deployment] = byType(p.resources, "kubernetes:apps/v1:Deployment");
+    const [binding] = byType(
+      p.resources,
+      "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+    );
+    expect((binding.spec as Obj).policyName).toBe("mail-zone-controller-annotations-only");
+    expect((deployment.metadata as Obj).annotations).toEqual({
+      "mail-zone/admission-policy": "mail-zone-controller-annotations-only",
+    });
+    // Registered after the binding: the Deployment waited for it.
+    const order = p.resources.map((r) => r.type);
+    expect(order.indexOf("kubernetes:apps/v1:Deployment")).toBeGreaterThan(
+      order.indexOf("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"),
+    );
+  });
+
   it("exposes a Service and a volume, and names every object", async () => {
     const p = await plan({ storageSize: "5Gi" });
     const [service] = byType(p.resources, "kubernetes:core/v1:Service") as Array<{

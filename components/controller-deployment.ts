@@ -25,6 +25,9 @@ export const CONTROLLER_AUTH_KEYS = {
   statePassphraseEnv: "PULUMI_CONFIG_PASSPHRASE",
 } as const;
 
+/** On the controller's Deployment: the admission policy bound before it runs (controller-admission.ts). */
+export const ADMISSION_POLICY_ANNOTATION = "mail-zone/admission-policy";
+
 /** The panel's Secret: the bearer tokens only. */
 export const CONTROLLER_AUTH_SECRET = `${CONTROLLER_NAME}-auth`;
 /** The controller's own Secret: the passphrase of the site stacks' secrets provider. */
@@ -147,7 +150,7 @@ export class ControllerDeployment extends pulumi.ComponentResource {
     );
 
     const settings = args.settings ?? {};
-    new ControllerAdmission(
+    const admission = new ControllerAdmission(
       `${name}-admission`,
       {
         serviceAccount: { namespace: account.metadata.namespace, name: account.metadata.name },
@@ -219,10 +222,18 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       failureThreshold,
     });
 
+    // The controller runs only once its admission policy is bound: never a window (first install, or a cluster
+    // without admissionregistration.k8s.io/v1) in which its token may patch any namespace unchecked. The
+    // annotation makes that a data dependency the plan shows, besides `dependsOn`.
     this.deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { name: CONTROLLER_NAME, namespace: ns, labels },
+        metadata: {
+          name: CONTROLLER_NAME,
+          namespace: ns,
+          labels,
+          annotations: { [ADMISSION_POLICY_ANNOTATION]: admission.boundPolicyName },
+        },
         spec: {
           replicas: 1,
           // Never two controllers on one state volume, not even during a rollout.
@@ -279,7 +290,7 @@ export class ControllerDeployment extends pulumi.ComponentResource {
           },
         },
       },
-      parent,
+      { parent: this, dependsOn: [admission.binding] },
     );
 
     const service = new k8s.core.v1.Service(

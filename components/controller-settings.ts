@@ -117,13 +117,15 @@ export const controllerSettingsSchema = z
     if (s.enabled && !s.image) {
       ctx.addIssue({ code: "custom", path: ["image"], message: "an image reference when the controller is enabled" });
     }
-    // The controller refuses to start without it (no implicit "any domain"); say so at preview, not at the pod's start.
-    if (s.enabled && !s.env.ALLOWED_DOMAIN_SUFFIXES?.trim()) {
+    // The controller refuses to start without it (issue 10: no site domain is allowed by default); say so here
+    // rather than deploy a controller that can only crash-loop.
+    const suffixes = (s.env.ALLOWED_DOMAIN_SUFFIXES ?? "").split(",").filter((x) => x.trim() !== "");
+    if (s.enabled && suffixes.length === 0) {
       ctx.addIssue({
         code: "custom",
         path: ["env", "ALLOWED_DOMAIN_SUFFIXES"],
         message:
-          "the domain suffixes sites may use, comma-separated (e.g. example.com,example.org), or * to allow any domain deliberately",
+          "the domain suffixes sites may use when the controller is enabled, comma-separated (e.g. sites.example.com), or * to allow any domain as a deliberate choice",
       });
     }
     const settable = CONTROLLER_ENV_KEYS.filter(

@@ -416,16 +416,6 @@ describe("mail-zone:controller", () => {
     });
   });
 
-  it("refuses an enabled controller without ALLOWED_DOMAIN_SUFFIXES, which the controller needs to start", () => {
-    const problems = problemsOf({
-      ...base,
-      "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env: { ALLOWED_DOMAIN_SUFFIXES: " " } }),
-    });
-    expect(problems).toEqual([
-      'mail-zone:controller.env.ALLOWED_DOMAIN_SUFFIXES: got " " — expected the domain suffixes sites may use, comma-separated (e.g. example.com,example.org), or * to allow any domain deliberately',
-    ]);
-  });
-
   it("checks the two env settings the admission policy is built from", () => {
     const problems = problemsOf({
       ...base,
@@ -439,6 +429,27 @@ describe("mail-zone:controller", () => {
       'mail-zone:controller.env.SITE_LAYOUT: got "shared" — expected one of "namespace-per-site", "shared-namespace"',
       "mail-zone:controller.env.ANNOTATION_PREFIX: got \"x' || true || '\" — expected a DNS-style prefix such as voxeil.io (lowercase letters, digits, '-' and '.')",
     ]);
+  });
+
+  it("refuses an enabled controller without ALLOWED_DOMAIN_SUFFIXES, since the controller would not start", () => {
+    for (const env of [{}, { ALLOWED_DOMAIN_SUFFIXES: " , " }]) {
+      const problems = problemsOf({
+        ...base,
+        "mail-zone:controller": JSON.stringify({ enabled: true, image: "x:1", env }),
+      });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(
+        /^mail-zone:controller\.env\.ALLOWED_DOMAIN_SUFFIXES: .*or \* to allow any domain as a deliberate choice$/,
+      );
+    }
+    // `*` is the deliberate "any"; a disabled controller needs nothing.
+    const any = { enabled: true, image: "x:1", env: { ALLOWED_DOMAIN_SUFFIXES: "*" } };
+    expect(parseZoneConfig({ ...base, "mail-zone:controller": JSON.stringify(any) }).controller.env).toEqual({
+      ALLOWED_DOMAIN_SUFFIXES: "*",
+    });
+    expect(
+      parseZoneConfig({ ...base, "mail-zone:controller": JSON.stringify({ enabled: false }) }).controller.enabled,
+    ).toBe(false);
   });
 
   it("refuses secrets among its env settings", () => {

@@ -77,6 +77,11 @@ export function ensureAdminPassword(
   exec: (script: string) => Promise<ExecResult>,
   password: string,
 ): Promise<"unchanged" | "set">;
+export function adminPasswordSync(
+  readPassword: () => string | undefined,
+  exec: (script: string) => Promise<ExecResult>,
+  log: (line: string) => void,
+): () => Promise<void>;
 export const EXEC_TASKS: Record<string, ExecTask>;
 export function kubeExec(
   kube: KubeTarget,

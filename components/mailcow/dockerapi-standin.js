@@ -601,6 +601,31 @@ async function ensureAdminPassword(exec, password) {
 }
 
 /** Reads the password file; undefined when absent. */
+/**
+ * The admin-password loop, one call per minute: applies the Secret's password when it differs from the one last
+ * applied (so at start, and after every change of the Secret), retries after a failure, never runs twice at once.
+ * Resolves when the call's work is done.
+ */
+function adminPasswordSync(readPassword, exec, log) {
+  let applied;
+  let busy = false;
+  return async () => {
+    if (busy) return;
+    const password = readPassword();
+    if (password === undefined || password === applied) return;
+    busy = true;
+    try {
+      const outcome = await ensureAdminPassword(exec, password);
+      applied = password;
+      log(outcome === "set" ? "admin password set from the Secret" : "admin password matches the Secret");
+    } catch (err) {
+      log(`admin password: ${err.message}; retrying`);
+    } finally {
+      busy = false;
+    }
+  };
+}
+
 function readSecretFile(file) {
   try {
     return fs.readFileSync(file, "utf8").replace(/\r?\n$/, "");
@@ -801,24 +826,15 @@ function main(env) {
   server.listen(config.port, config.host, () => log(`listening on ${config.host}:${config.port}`));
 
   // The admin password: at start, then whenever the Secret's file changes; a failure is retried every minute.
-  let appliedPassword;
-  let adminBusy = false;
-  const syncAdmin = () => {
-    const mysql = config.containers["mysql-mailcow"];
-    if (!config.adminPasswordFile || !deps.exec || !mysql || adminBusy) return;
-    const password = readSecretFile(config.adminPasswordFile);
-    if (password === undefined || password === appliedPassword) return;
-    adminBusy = true;
-    ensureAdminPassword((script) => deps.exec(mysql, script), password)
-      .then((outcome) => {
-        appliedPassword = password;
-        log(outcome === "set" ? "admin password set from the Secret" : "admin password matches the Secret");
-      })
-      .catch((err) => log(`admin password: ${err.message}; retrying`))
-      .finally(() => {
-        adminBusy = false;
-      });
-  };
+  const mysql = config.containers["mysql-mailcow"];
+  const syncAdmin =
+    config.adminPasswordFile && deps.exec && mysql
+      ? adminPasswordSync(
+          () => readSecretFile(config.adminPasswordFile),
+          (script) => deps.exec(mysql, script),
+          log,
+        )
+      : () => Promise.resolve();
 
   const running = new Set();
   let lastMinute = -1;
@@ -863,6 +879,7 @@ module.exports = {
   ssha256,
   verifySsha256,
   ensureAdminPassword,
+  adminPasswordSync,
   adminResetSql,
   containerId,
   listContainers,

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  adminPasswordSync,
   adminResetSql,
   configFromEnv,
   containerId,
@@ -528,6 +529,43 @@ describe("Mailcow's admin password", () => {
         "x",
       ),
     ).rejects.toThrow(/schema not ready/);
+  });
+
+  it("is applied at start and after each change of the Secret, and retried after a failure", async () => {
+    let secret: string | undefined = "First";
+    let stored = "{BLF-CRYPT}$2y$10$seeded";
+    let schemaReady = false;
+    const inserts: string[] = [];
+    const exec = async (script: string) => {
+      if (!schemaReady) return { output: "ERROR 1146", exitCode: 1 };
+      if (script.includes("SELECT password")) return { output: `${stored}\n`, exitCode: 0 };
+      const hash = /\{SSHA256\}[A-Za-z0-9+/=]+/.exec(script)?.[0] ?? "";
+      inserts.push(hash);
+      stored = hash;
+      return { output: "", exitCode: 0 };
+    };
+    const lines: string[] = [];
+    const sync = adminPasswordSync(
+      () => secret,
+      exec,
+      (line) => lines.push(line),
+    );
+    await sync(); // the schema is not there yet: nothing set, retried next minute
+    expect(inserts).toEqual([]);
+    schemaReady = true;
+    await sync();
+    expect(inserts).toHaveLength(1);
+    expect(verifySsha256("First", stored)).toBe(true);
+    await sync(); // the Secret did not change: nothing is set again
+    expect(inserts).toHaveLength(1);
+    secret = "Rotated";
+    await sync();
+    expect(inserts).toHaveLength(2);
+    expect(verifySsha256("Rotated", stored)).toBe(true);
+    secret = undefined; // the file is missing for a moment (the kubelet swaps the Secret's files)
+    await sync();
+    expect(inserts).toHaveLength(2);
+    expect(lines.join("\n")).not.toMatch(/First|Rotated/);
   });
 
   it("puts only base64 characters between the SQL quotes of the hash", () => {

@@ -30,6 +30,26 @@ describe("unbound in the pod", () => {
     expect(lines.slice(server + 1).find((l) => /^\S/.test(l) && !l.startsWith("#"))).toBeUndefined();
     expect(lines).toContain("  interface-automatic: yes");
   });
+
+  it("refuses recursion to the cluster's networks that upstream's access-control allows, leaving loopback open", () => {
+    const conf = unboundLocalData("mailcowdockerized");
+    const refused = [...conf.matchAll(/^ {2}access-control: (\S+) refuse$/gm)].map((m) => m[1]);
+    // Upstream's allowed blocks (data/conf/unbound/unbound.conf at the pinned release), each refused in its two
+    // halves: more specific than the allow, so unbound applies the refusal.
+    expect(refused).toEqual([
+      "10.0.0.0/9",
+      "10.128.0.0/9",
+      "172.16.0.0/13",
+      "172.24.0.0/13",
+      "192.168.0.0/17",
+      "192.168.128.0/17",
+      "fc00::/8",
+      "fd00::/8",
+      "fe80::/11",
+      "fea0::/11",
+    ]);
+    expect(conf).not.toMatch(/access-control: (127\.|::1)/);
+  });
 });
 
 /** The PROXY listeners of upstream's master.cf, as the release writes them (the services this guard touches). */

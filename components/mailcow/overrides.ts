@@ -17,11 +17,19 @@ export function postfixExtraCf(extra: string): string {
   ].join("\n");
 }
 
-/** Dovecot extra.conf: who may send PROXY headers to the haproxy listeners (10143, 10993, …). */
+/**
+ * Dovecot extra.conf: who may send PROXY headers to the haproxy listeners (10143, 10993, …), and loopback for the
+ * two listeners only the pod's own Postfix uses: LMTP (24) delivers into any mailbox without authentication, and
+ * the auth service (10001) takes the client address (`rip`) from its caller, so anything reaching the pod IP could
+ * inject mail or pose as SOGo (127.0.0.1 here). Upstream's listeners are named, so these sections amend them.
+ */
 export function dovecotExtraConf(trusted: readonly string[], extra: string): string {
   return [
     "# Written by mail-zone at every start; edit mail-zone:mailcow.dovecotExtra instead.",
     `haproxy_trusted_networks = ${trusted.join(" ")}`,
+    "# Postfix (lmtp:inet:dovecot:24, inet:dovecot:10001) is in this pod: nothing outside it needs these.",
+    `service lmtp {\n  inet_listener lmtp-inet {\n    address = ${LOOPBACK}\n  }\n}`,
+    `service auth {\n  inet_listener auth-inet {\n    address = ${LOOPBACK}\n  }\n}`,
     extra.trim(),
     "",
   ].join("\n");
@@ -40,12 +48,32 @@ export const UNBOUND_END = "# END mail-zone";
  * every TLS policy lookup would be TEMP and every outbound delivery defer. With it, unbound answers from the address
  * asked (127.0.0.11, 127.0.0.254 = IPV4_NETWORK.254, …), all in 127.0.0.0/8, which unbound allows by default.
  */
+/**
+ * Upstream's unbound.conf allows recursion from 10/8, 172.16/12, 192.168/16, fc00::/7 and fe80::/10 (every Docker
+ * network); here the pod IP is in the cluster's pod network, so that would serve every pod of the cluster. unbound
+ * takes the most specific matching block and ignores a repeated one, so each allowed block is refused in its two
+ * halves; loopback (unbound's built-in allow), where every client of this pod asks, stays open.
+ */
+export const UNBOUND_REFUSED_HALVES = [
+  "10.0.0.0/9",
+  "10.128.0.0/9",
+  "172.16.0.0/13",
+  "172.24.0.0/13",
+  "192.168.0.0/17",
+  "192.168.128.0/17",
+  "fc00::/8",
+  "fd00::/8",
+  "fe80::/11",
+  "fea0::/11",
+] as const;
+
 export function unboundLocalData(project: string): string {
   const names = [...IN_POD_NAMES, dockerapiNetworkName(project)];
   return [
     UNBOUND_BEGIN,
     "server:",
     "  interface-automatic: yes",
+    ...UNBOUND_REFUSED_HALVES.map((block) => `  access-control: ${block} refuse`),
     ...names.map((n) => `  local-data: "${n}. IN A ${LOOPBACK}"`),
     UNBOUND_END,
     "",

@@ -351,7 +351,8 @@ function envFor(service: MailcowService, c: EnvContext): IEnvVar[] {
     case "olefy":
       return [
         lit("TZ", c.tz),
-        lit("OLEFY_BINDADDRESS", "0.0.0.0"),
+        // Loopback: rspamd, its one client, shares the pod; nothing that reaches the pod IP needs it.
+        lit("OLEFY_BINDADDRESS", LOOPBACK),
         lit("OLEFY_BINDPORT", 10055),
         lit("OLEFY_TMPDIR", "/tmp"),
         lit("OLEFY_PYTHON_PATH", "/usr/bin/python3"),
@@ -611,7 +612,8 @@ export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = 
   },
   dovecot: {
     startup: timing(tcp(143), 10, 90),
-    liveness: timing(tcp(24), 30, 5),
+    // LMTP listens on 127.0.0.1 only (dovecot-extra.conf), where a tcpSocket probe cannot reach.
+    liveness: timing(ncz(24), 30, 5),
     readiness: timing(tcp(143), 15, 3),
   },
   // watchdog checks postfix on 589 (a plain smtpd without postscreen).
@@ -633,9 +635,10 @@ export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = 
     startup: timing(ncz(20000), 10, 90),
     liveness: timing(ncz(20000), 30, 5),
   },
+  // memcached and olefy listen on 127.0.0.1 (containerFor, envFor), where a tcpSocket probe cannot reach.
   memcached: {
-    startup: timing(tcp(11211), 5, 30),
-    liveness: timing(tcp(11211), 30, 5),
+    startup: timing(ncz(11211), 5, 30),
+    liveness: timing(ncz(11211), 30, 5),
   },
   // First start downloads signatures for minutes.
   clamd: {
@@ -643,8 +646,8 @@ export const PROBES: Readonly<Record<MailcowService | "dockerapi", ProbeSet>> = 
     liveness: timing(sh(CLAMD_PING), 60, 5, 10),
   },
   olefy: {
-    startup: timing(tcp(10055), 5, 60),
-    liveness: timing(tcp(10055), 30, 5),
+    startup: timing(ncz(10055), 5, 60),
+    liveness: timing(ncz(10055), 30, 5),
   },
   dockerapi: {
     startup: timing(STANDIN_HEALTH, 5, 60),
@@ -681,6 +684,9 @@ function containerFor(service: MailcowService, image: string, c: EnvContext): IC
   // compose entrypoint/command
   if (service === "redis") container.command = ["/bin/sh", "/redis-conf.sh"];
   if (service === "php-fpm") container.args = ["php-fpm", "-d", `date.timezone=${c.tz}`, "-d", "expose_php=0"];
+  // memcached has no authentication and holds SOGo's sessions: loopback only, SOGo is its one client in this pod
+  // (the image's entrypoint prepends `memcached` to arguments starting with "-").
+  if (service === "memcached") container.args = ["-l", LOOPBACK];
   if (TTY_SERVICES.includes(service)) {
     container.tty = true;
     container.stdin = true;

@@ -359,6 +359,16 @@ describe("MailcowWorkloads answers each Kubernetes blocker", () => {
     expect(overrides()["init.sh"]).toContain("cp /overrides/dovecot-extra.conf data/conf/dovecot/extra.conf");
   });
 
+  it("binds Dovecot's LMTP (24) and auth (10001) listeners to 127.0.0.1 and probes LMTP there", () => {
+    const conf = overrides()["dovecot-extra.conf"];
+    // Upstream's listener names (data/conf/dovecot/dovecot.conf): the sections amend them rather than add new ones.
+    expect(conf).toContain("service lmtp {\n  inet_listener lmtp-inet {\n    address = 127.0.0.1\n  }\n}");
+    expect(conf).toContain("service auth {\n  inet_listener auth-inet {\n    address = 127.0.0.1\n  }\n}");
+    const live = container("dovecot").livenessProbe;
+    expect(live.tcpSocket).toBeUndefined();
+    expect(live.exec.command[2]).toContain("127.0.0.1 24");
+  });
+
   it("serves plain HTTP on the web port behind Traefik and leaves 443 to the dockerapi stand-in", () => {
     const e = env("nginx");
     expect(e.HTTP_PORT.value).toBe(String(MAILCOW_WEB_PORT));
@@ -480,6 +490,22 @@ describe("readiness gates the Services only where it means the traffic is served
         expect(p.tcpSocket, `${c} ${kind}`).toBeUndefined();
         expect(p.httpGet, `${c} ${kind}`).toBeUndefined();
         expect(p.exec.command[2], `${c} ${kind}`).toContain(needle);
+      }
+    }
+  });
+
+  it("binds memcached (SOGo's sessions, no authentication) and olefy to 127.0.0.1 and probes them there", () => {
+    expect(container("memcached").args).toEqual(["-l", "127.0.0.1"]);
+    const olefyEnv = container("olefy").env.find((e: Obj) => e.name === "OLEFY_BINDADDRESS");
+    expect(olefyEnv.value).toBe("127.0.0.1");
+    for (const [c, port] of [
+      ["memcached", "11211"],
+      ["olefy", "10055"],
+    ]) {
+      for (const kind of ["startupProbe", "livenessProbe"]) {
+        const p = container(c)[kind];
+        expect(p.tcpSocket, `${c} ${kind}`).toBeUndefined();
+        expect(p.exec.command[2], `${c} ${kind}`).toContain(`127.0.0.1 ${port}`);
       }
     }
   });

@@ -58,7 +58,8 @@ describe("preview main", () => {
     expect(types).toContain("kubernetes:helm.cattle.io/v1:HelmChartConfig");
     expect(types).toContain("cloudflare:index/dnsRecord:DnsRecord");
     const secret = doc.resources.find((r: { name: string }) => r.name === "secrets");
-    expect(secret.inputs.stringData).toBe("[secret]");
+    // Key names are shown, each value is not.
+    expect(secret.inputs.stringData).toEqual({ DBPASS: "[secret]", TOKEN: "[secret]" });
     expect(stdout).not.toContain(SECURE_PLACEHOLDER);
   });
 
@@ -180,5 +181,72 @@ describe("npm run preview as a process", () => {
     const doc = JSON.parse(result.stdout);
     expect(doc.stack).toBe("mail-zone/example");
     expect(doc.resources.map((r: { type: string }) => r.type)).toContain("kubernetes:core/v1:Namespace");
+  });
+
+  describe("the real zone program with the controller enabled", () => {
+    const controllerStack = path.join(dir, "Pulumi.controller.yaml");
+    writeFileSync(
+      controllerStack,
+      [
+        "config:",
+        "  mail-zone:hostname: mail.example.com",
+        "  mail-zone:publicIPv4: 203.0.113.10",
+        "  mail-zone:controller:",
+        "    enabled: true",
+        "    image: registry.example.com/mail-zone-controller:0.1.0",
+        "    env:",
+        "      ALLOWED_DOMAIN_SUFFIXES: sites.example.com",
+      ].join("\n"),
+    );
+    const preview = (format: string) =>
+      spawnSync("npx", ["tsx", "stacks/preview/cli.ts", "--config", controllerStack, "--format", format], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      });
+
+    it("shows the admission policy, the Mailcow pod without a token and the admin password as a secret key", () => {
+      const result = preview("text");
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("  ValidatingAdmissionPolicy mail-zone-controller-annotations-only\n");
+      expect(result.stdout).toContain("  ValidatingAdmissionPolicyBinding mail-zone-controller-annotations-only\n");
+      expect(result.stdout).toContain(
+        "  StatefulSet mail-zone/mailcow  (replicas 1, strategy RollingUpdate)\n    service account mailcow-dockerapi: API token not mounted (automountServiceAccountToken: false); projected token only in dockerapi\n",
+      );
+      expect(result.stdout).toMatch(/ {2}Secret mail-zone\/mailcow-secrets {2}keys: ADMIN_PASSWORD, /);
+      expect(result.stdout).toContain('  generated RandomPassword "mail-zone-secrets-admin-password", 28 characters');
+    });
+
+    it("holds the same in its JSON: the policy bound to the controller's account, no token, a secret password", () => {
+      const result = preview("json");
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      type Resource = {
+        type: string;
+        inputs: {
+          metadata: { name: string };
+          spec: { matchConditions?: unknown; template?: { spec: { automountServiceAccountToken?: boolean } } };
+          stringData?: Record<string, string>;
+        };
+      };
+      const resources: Resource[] = JSON.parse(result.stdout).resources;
+      const byType = (type: string) => resources.filter((r) => r.type === type);
+      const [policy] = byType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy");
+      expect(policy.inputs.spec.matchConditions).toEqual([
+        {
+          name: "only-the-controller",
+          expression: "request.userInfo.username == 'system:serviceaccount:platform:mail-zone-controller'",
+        },
+      ]);
+      const [binding] = byType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
+      expect(binding.inputs.spec).toEqual({
+        policyName: "mail-zone-controller-annotations-only",
+        validationActions: ["Deny"],
+      });
+      const mailcow = byType("kubernetes:apps/v1:StatefulSet").find((r) => r.inputs.metadata.name === "mailcow");
+      expect(mailcow?.inputs.spec.template?.spec.automountServiceAccountToken).toBe(false);
+      const secrets = byType("kubernetes:core/v1:Secret").find((r) => r.inputs.metadata.name === "mailcow-secrets");
+      expect(secrets?.inputs.stringData?.ADMIN_PASSWORD).toBe("[secret]");
+    });
   });
 });

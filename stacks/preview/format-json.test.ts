@@ -35,7 +35,8 @@ describe("jsonPlan", () => {
       {
         type: "kubernetes:core/v1:Secret",
         name: "secrets",
-        inputs: { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: "[secret]" },
+        // A Secret keeps its key names; every value is redacted.
+        inputs: { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, stringData: { A: "[secret]" } },
       },
       {
         type: "kubernetes:core/v1:ConfigMap",

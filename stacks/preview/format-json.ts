@@ -2,7 +2,7 @@
  * The machine-readable plan: one JSON document with every custom resource's Pulumi type token, name and inputs,
  * each secret-wrapped value replaced by `"[secret]"`. Site previews add the record list.
  */
-import { type PlannedResource, redactSecrets } from "./engine";
+import { isWrappedSecret, type PlannedResource, redactSecrets } from "./engine";
 import { recordContent, type SiteRecordView } from "./format-text";
 
 export interface JsonPlanResource {
@@ -25,6 +25,23 @@ export interface JsonPlan {
   records?: JsonPlanRecord[];
 }
 
+/**
+ * A Secret's `data`/`stringData` arrive wrapped whole (one secret value makes the map secret); its key names are not
+ * secret and say what the Secret holds (e.g. `ADMIN_PASSWORD`), so each key is kept with its value as `"[secret]"`.
+ */
+function secretInputs(inputs: Record<string, unknown>): unknown {
+  const keyed = (value: unknown) =>
+    isWrappedSecret(value) && typeof value.value === "object" && value.value !== null && !Array.isArray(value.value)
+      ? Object.fromEntries(Object.keys(value.value).map((key) => [key, "[secret]"]))
+      : redactSecrets(value);
+  const { data, stringData, ...rest } = inputs;
+  return {
+    ...(redactSecrets(rest) as Record<string, unknown>),
+    ...(data !== undefined ? { data: keyed(data) } : {}),
+    ...(stringData !== undefined ? { stringData: keyed(stringData) } : {}),
+  };
+}
+
 export function jsonPlan(input: {
   stack: string;
   resources: readonly PlannedResource[];
@@ -35,7 +52,11 @@ export function jsonPlan(input: {
     // Components carry no inputs of their own; the custom resources are what `pulumi up` would create.
     resources: input.resources
       .filter((r) => r.custom)
-      .map((r) => ({ type: r.type, name: r.name, inputs: redactSecrets(r.inputs) })),
+      .map((r) => ({
+        type: r.type,
+        name: r.name,
+        inputs: r.type === "kubernetes:core/v1:Secret" ? secretInputs(r.inputs) : redactSecrets(r.inputs),
+      })),
   };
   if (input.records) {
     plan.records = input.records.map((r) => ({

@@ -135,6 +135,37 @@ describe("formatTextPlan", () => {
     expect(text).toContain("      mount /etc/ssl/mail ← tls: secret mailcow-tls (read-only)");
   });
 
+  it("says which pods mount the ServiceAccount token and which containers mount a projected one instead", () => {
+    const pod = (name: string, spec: Record<string, unknown>) =>
+      k8s("kubernetes:apps/v1:StatefulSet", {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: { name, namespace: "mail-zone" },
+        spec: { template: { spec } },
+      });
+    const tokenText = formatTextPlan({
+      stack: "mail-zone/example",
+      resources: [
+        pod("no-token", {
+          serviceAccountName: "standin",
+          automountServiceAccountToken: false,
+          containers: [
+            { name: "nginx", image: "nginx" },
+            { name: "standin", image: "node", volumeMounts: [{ name: "sa", mountPath: "/var/run/secrets/x" }] },
+          ],
+          volumes: [{ name: "sa", projected: { sources: [{ serviceAccountToken: { path: "token" } }] } }],
+        }),
+        pod("implicit", { containers: [{ name: "app", image: "app" }] }),
+      ],
+    });
+    expect(tokenText).toContain(
+      "  StatefulSet mail-zone/no-token\n    service account standin: API token not mounted (automountServiceAccountToken: false); projected token only in standin\n",
+    );
+    expect(tokenText).toContain(
+      "  StatefulSet mail-zone/implicit\n    service account default: API token mounted in every container (Kubernetes default)\n",
+    );
+  });
+
   it("shows entrypoints, TCP routes with passthrough and PROXY, and web routes with middlewares", () => {
     expect(text).toContain("    entrypoint imaps: public 993 → container 2993/TCP");
     expect(text).toContain("    service externalTrafficPolicy: Local");

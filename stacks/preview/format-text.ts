@@ -159,6 +159,33 @@ function containerLines(container: Obj, volumes: Map<string, string>, role: stri
   return lines;
 }
 
+/**
+ * Whether the pod's containers get the ServiceAccount's API token (an attacker in any container holds its rights),
+ * and which containers mount a projected one instead. The ServiceAccount's own `automountServiceAccountToken` is
+ * not consulted: a pod that leaves it unset is shown as the Kubernetes default.
+ */
+export function tokenLine(pod: Obj): string {
+  const account = str(pod.serviceAccountName) || "default";
+  const projected = new Set(
+    asArray(pod.volumes)
+      .map(asObj)
+      .filter((v) => asArray(asObj(v.projected).sources).some((s) => asObj(s).serviceAccountToken !== undefined))
+      .map((v) => str(v.name)),
+  );
+  const holders = [...asArray(pod.initContainers), ...asArray(pod.containers)]
+    .map(asObj)
+    .filter((c) => asArray(c.volumeMounts).some((m) => projected.has(str(asObj(m).name))))
+    .map((c) => str(c.name));
+  const automount =
+    pod.automountServiceAccountToken === false
+      ? "not mounted (automountServiceAccountToken: false)"
+      : pod.automountServiceAccountToken === true
+        ? "mounted in every container"
+        : "mounted in every container (Kubernetes default)";
+  const only = holders.length > 0 ? `; projected token only in ${holders.join(", ")}` : "";
+  return `    service account ${account}: API token ${automount}${only}`;
+}
+
 export function workloadLines(object: KubernetesObject): string[] {
   const spec = asObj(object.spec);
   const facts: string[] = [];
@@ -176,6 +203,7 @@ export function workloadLines(object: KubernetesObject): string[] {
     volumes.set(str(meta.name), `claim template ${str(meta.name)}`);
   }
   const lines = [`  ${object.kind} ${objectName(object)}${facts.length ? `  (${facts.join(", ")})` : ""}`];
+  lines.push(tokenLine(pod));
   for (const c of asArray(pod.initContainers)) lines.push(...containerLines(asObj(c), volumes, "init container"));
   for (const c of asArray(pod.containers)) lines.push(...containerLines(asObj(c), volumes, "container"));
   return lines;
