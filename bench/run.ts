@@ -4,6 +4,7 @@
  *   --only a,b   run only these (coalescing, fan-out, http, memory, mailcow-calls)
  *   --quick      tiny sizes (a smoke run; the numbers mean nothing)
  *   --json FILE  also write the reports as JSON
+ *   --real       the real engine instead (bench/real/run.ts; needs the lab's binaries)
  * Exit code 0 even when a target is missed: the misses and their reasons are recorded in bench/RESULTS.md.
  */
 import { writeFileSync } from "node:fs";
@@ -39,6 +40,7 @@ export function machine(): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes("--real")) return (await import("./real/run")).runRealBench(args);
   const quick = args.includes("--quick");
   const only = argValue(args, "--only")?.split(",");
   const names = Object.keys(BENCHMARKS).filter((n) => !only || only.includes(n));

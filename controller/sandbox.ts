@@ -6,7 +6,7 @@
  * failed record and the deadline error. Prints the URL, a fresh token and curl commands.
  *
  * PORT (default 8080; 0 = any free port), LOG_LEVEL (default warn) and DNS_CHECK (on|off, default on) may be set;
- * everything else is fixed here.
+ * everything else is fixed here. `npm run sandbox -- --real`: the same with the real API server and Pulumi CLI.
  */
 import { randomBytes } from "node:crypto";
 import { startDnsServer } from "../test/doubles/dns-server";
@@ -39,6 +39,8 @@ const SEED = [
 ];
 
 async function main(): Promise<void> {
+  // The real engine's sandbox lives with the lab (lab/sandbox-real.ts).
+  if (process.argv.includes("--real")) return (await import("../lab/sandbox-real")).main();
   const mailcowDouble = await startMailcowDouble({ hostname: MAIL_HOST, reuseDkimKeys: true });
   const k8s = await startKubernetesDouble({
     namespaces: [

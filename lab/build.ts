@@ -5,6 +5,7 @@
  *
  *   npx tsx lab/build.ts            build what is missing (exit 1 when a required binary cannot be built)
  *   npx tsx lab/build.ts --status   say what is built, build nothing
+ *   npx tsx lab/build.ts --only a,b build only these
  */
 import { spawn } from "node:child_process";
 import {
@@ -151,6 +152,15 @@ async function buildOne(spec: BinarySpec, root: string): Promise<void> {
   try {
     writeFileSync(join(work, "go.mod"), `module mailzonelab/${spec.name.replaceAll("-", "")}\n\ngo 1.26\n`);
     if (spec.name === "etcd") writeFileSync(join(work, "main.go"), ETCD_MAIN);
+    if (spec.main) writeFileSync(join(work, "main.go"), spec.main);
+    if (spec.probe) {
+      const probe = await run("go", ["list", "-m", spec.probe], work, env);
+      say(
+        probe.code === 0
+          ? `${spec.name}: NOTE ${spec.probe} is served now; the real provider could replace the stand-in (lab/versions.ts)`
+          : `${spec.name}: the proxy refuses ${spec.probe} (${classifyGoFailure(probe.output)}); building ${spec.note ?? "a stand-in"}`,
+      );
+    }
     const replaces = [...spec.replaces];
     if (spec.name === "kube-apiserver") {
       say(`${spec.name} ${spec.version}: reading k8s.io/kubernetes's staging modules`);
@@ -210,10 +220,12 @@ export interface BuildOutcome {
   failed: { name: string; required: boolean; reason: string }[];
 }
 
-export async function buildMissing(root = labDir()): Promise<BuildOutcome> {
+export async function buildMissing(root = labDir(), only?: readonly string[]): Promise<BuildOutcome> {
   const outcome: BuildOutcome = { built: [], cached: [], failed: [] };
   // Refusals answer at once, so the binaries that may be refused go first and the long compiles after.
-  const order = [...BINARIES].sort((a, b) => Number(a.required) - Number(b.required));
+  const order = [...BINARIES]
+    .filter((b) => !only || only.includes(b.name))
+    .sort((a, b) => Number(a.required) - Number(b.required));
   for (const spec of order) {
     if (existsSync(binaryPath(spec, root))) {
       outcome.cached.push(`${spec.name} ${spec.version}`);
@@ -242,7 +254,8 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const outcome = await buildMissing(root);
+  const i = process.argv.indexOf("--only");
+  const outcome = await buildMissing(root, i > 0 ? process.argv[i + 1]?.split(",") : undefined);
   say(`done: ${outcome.built.length} built, ${outcome.cached.length} cached, ${outcome.failed.length} not built`);
   for (const f of outcome.failed) say(`  ${f.required ? "REQUIRED" : "optional"} ${f.name}: ${f.reason}`);
   if (outcome.failed.some((f) => f.required)) process.exitCode = 1;

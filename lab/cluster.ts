@@ -201,3 +201,37 @@ export async function startCluster(options: { readyTimeoutMs?: number } = {}): P
     throw err;
   }
 }
+
+/**
+ * An existing cluster instead of the lab's own (the GitHub Actions job on k3s): `MAIL_ZONE_REAL_SERVER` and
+ * `MAIL_ZONE_REAL_TOKEN` (a cluster-admin bearer token). Its own controllers run, so no simulator is needed.
+ */
+export function externalCluster(env: NodeJS.ProcessEnv = process.env): LabCluster | undefined {
+  const url = env.MAIL_ZONE_REAL_SERVER;
+  const adminToken = env.MAIL_ZONE_REAL_TOKEN;
+  if (!url || !adminToken) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), "mail-zone-lab-external-"));
+  const kubeconfigPath = join(dir, "kubeconfig");
+  writeFileSync(kubeconfigPath, kubeconfigYaml(url, adminToken), { mode: 0o600 });
+  return {
+    url,
+    adminToken,
+    kubeconfigPath,
+    dir,
+    api: apiClient(url, adminToken),
+    kubeConfig(token = adminToken) {
+      const kc = new KubeConfig();
+      kc.loadFromString(kubeconfigYaml(url, token));
+      return kc;
+    },
+    writeKubeconfig(name, token) {
+      const p = join(dir, `kubeconfig-${name}`);
+      writeFileSync(p, kubeconfigYaml(url, token), { mode: 0o600 });
+      return p;
+    },
+    logTail: () => "(an external cluster: no lab log)",
+    async stop() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

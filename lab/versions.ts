@@ -5,6 +5,7 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { RANDOM_STAND_IN_MAIN, RANDOM_STAND_IN_VERSION } from "./random-stand-in";
 
 export type BinaryName =
   | "pulumi"
@@ -27,6 +28,12 @@ export interface BinarySpec {
   readonly ldflags: readonly string[];
   /** Needed by the runs that use this binary; a missing optional one makes only those tests skip, saying why. */
   readonly required: boolean;
+  /** Go source of a `main` the wrapper supplies (pkg "."). */
+  readonly main?: string;
+  /** A module the proxy is asked for first, to say whether the real thing has become available. */
+  readonly probe?: string;
+  /** One line for the README and the build log: what this binary is when it is not the upstream release. */
+  readonly note?: string;
 }
 
 export function labDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -99,12 +106,15 @@ export const BINARIES: readonly BinarySpec[] = [
   },
   {
     name: "pulumi-resource-random",
-    version: RANDOM,
-    requires: [`github.com/pulumi/pulumi-random/provider/v4@${RANDOM}`],
-    replaces: [],
-    pkg: "github.com/pulumi/pulumi-random/provider/v4/cmd/pulumi-resource-random",
-    ldflags: [`-X github.com/pulumi/pulumi-random/provider/v4/version.Version=${RANDOM.slice(1)}`],
-    required: false,
+    version: RANDOM_STAND_IN_VERSION,
+    requires: [`github.com/pulumi/pulumi/pkg/v3@${PULUMI}`, `github.com/pulumi/pulumi/sdk/v3@${PULUMI}`],
+    replaces: ["github.com/atotto/clipboard => github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e"],
+    pkg: ".",
+    main: RANDOM_STAND_IN_MAIN,
+    ldflags: [`-X main.version=${RANDOM_STAND_IN_VERSION}`],
+    probe: `github.com/pulumi/pulumi-random/provider/v4@${RANDOM}`,
+    note: "the lab's own stand-in (lab/random-stand-in.ts): the proxy serves no pulumi-random provider module",
+    required: true,
   },
   {
     name: "kube-apiserver",

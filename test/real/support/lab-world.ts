@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, type LabCluster, startCluster } from "../../../lab/cluster";
+import { externalCluster, freePort, type LabCluster, startCluster } from "../../../lab/cluster";
 import { installCrds } from "../../../lab/crds";
 import { missingBinaries, pulumiLabEnv } from "../../../lab/pulumi-env";
 import { type Simulator, startSimulator } from "../../../lab/simulator";
@@ -26,12 +26,10 @@ export function labUnavailable(names: readonly BinaryName[]): string | undefined
     : undefined;
 }
 
-export const CONTROLLER_BINARIES: readonly BinaryName[] = [
-  "pulumi",
-  "pulumi-resource-kubernetes",
-  "kube-apiserver",
-  "etcd",
-];
+/** On an external cluster (MAIL_ZONE_REAL_SERVER) the lab's own control plane is not needed. */
+const CONTROL_PLANE: readonly BinaryName[] = process.env.MAIL_ZONE_REAL_SERVER ? [] : ["kube-apiserver", "etcd"];
+export const CONTROLLER_BINARIES: readonly BinaryName[] = ["pulumi", "pulumi-resource-kubernetes", ...CONTROL_PLANE];
+export const ZONE_BINARIES: readonly BinaryName[] = [...CONTROLLER_BINARIES, "pulumi-resource-random"];
 
 export interface Lab {
   cluster: LabCluster;
@@ -40,6 +38,16 @@ export interface Lab {
 }
 
 export async function startLab(): Promise<Lab> {
+  const external = externalCluster();
+  if (external) {
+    // A real cluster's CRDs may already be there (k3s ships Traefik's and HelmChartConfig); 409s are fine.
+    await installCrds(external.api);
+    return {
+      cluster: external,
+      simulator: { errors: [], tick: async () => {}, stop: async () => {} },
+      stop: () => external.stop(),
+    };
+  }
   const cluster = await startCluster();
   try {
     await installCrds(cluster.api);
