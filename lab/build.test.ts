@@ -13,9 +13,9 @@ describe("the lab's builder", () => {
   });
 
   it("retries a dropped connection but not a compile error", () => {
-    expect(classifyGoFailure("go: downloading x: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer")).toBe(
-      "transient",
-    );
+    expect(
+      classifyGoFailure("go: downloading x: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"),
+    ).toBe("transient");
     expect(classifyGoFailure("./main.go:3:2: undefined: foo")).toBe("failed");
   });
 

@@ -15,7 +15,10 @@ describe("comparing a stored object with the planned one", () => {
   it("names each planned field the server changed or dropped, by path", () => {
     const planned = { spec: { replicas: 1, template: { containers: [{ image: "a:1" }] }, unknownField: true } };
     const stored = { spec: { replicas: 2, template: { containers: [{ image: "a:1" }] } } };
-    expect(disagreements(planned, stored)).toEqual(["spec.replicas: planned 1, stored 2", "spec.unknownField: planned true, stored undefined"]);
+    expect(disagreements(planned, stored)).toEqual([
+      "spec.replicas: planned 1, stored 2",
+      "spec.unknownField: planned true, stored undefined",
+    ]);
   });
 
   it("counts a list with a different length as a disagreement", () => {
