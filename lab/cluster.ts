@@ -62,10 +62,18 @@ function kubeconfigYaml(url: string, token: string): string {
   ].join("\n");
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, tail: () => string) {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  tail: () => string,
+  dead: () => string | undefined = () => undefined,
+) {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {
+    const gone = dead();
+    if (gone) throw new Error(`${what}: ${gone} exited\n--- log tail ---\n${tail()}`);
     try {
       if (await check()) return;
     } catch (err) {
@@ -144,6 +152,8 @@ export async function startCluster(options: { readyTimeoutMs?: number } = {}): P
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
+      // No nodes, no Service endpoints to reconcile; and a loopback address may not be the `kubernetes` endpoint.
+      "--endpoint-reconciler-type=none",
       `--secure-port=${apiPort}`,
       `--cert-dir=${join(dir, "certs")}`,
       `--token-auth-file=${join(dir, "tokens.csv")}`,
@@ -167,6 +177,7 @@ export async function startCluster(options: { readyTimeoutMs?: number } = {}): P
       readyTimeoutMs,
       async () => (await api.request("GET", "/readyz")).status === 200,
       tail,
+      () => procs.find((p) => p.exitCode !== null || p.signalCode !== null)?.spawnfile,
     );
     // The default namespace and RBAC bootstrap roles appear shortly after readyz.
     await waitFor(

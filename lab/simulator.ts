@@ -343,6 +343,99 @@ export function startSimulator(api: ApiClient, options: { intervalMs?: number } 
     }
   }
 
+  interface ListableType {
+    /** e.g. `/apis/apps/v1` */
+    group: string;
+    resource: string;
+    namespaced: boolean;
+  }
+  let listable: ListableType[] | undefined;
+  async function discoverListable(): Promise<ListableType[]> {
+    if (listable) return listable;
+    const paths = ["/api/v1"];
+    const groups = await api.get<{ groups: { preferredVersion: { groupVersion: string } }[] }>("/apis");
+    for (const g of groups.groups) paths.push(`/apis/${g.preferredVersion.groupVersion}`);
+    const out: ListableType[] = [];
+    for (const group of paths) {
+      const list = await api.get<{ resources: { name: string; namespaced: boolean; verbs: string[] }[] }>(group);
+      for (const r of list.resources) {
+        if (!r.name.includes("/") && r.verbs.includes("list") && r.verbs.includes("delete") && r.name !== "events") {
+          out.push({ group, resource: r.name, namespaced: r.namespaced });
+        }
+      }
+    }
+    listable = out;
+    setTimeout(() => {
+      listable = undefined;
+    }, 10_000).unref();
+    return out;
+  }
+
+  const objectPath = (t: ListableType, o: Obj) =>
+    `${t.group}${t.namespaced ? `/namespaces/${o.metadata.namespace}` : ""}/${t.resource}/${o.metadata.name}`;
+
+  /**
+   * The garbage collector's part. pulumi-kubernetes deletes with foreground propagation by default, which leaves the
+   * object with a `foregroundDeletion` finalizer until its dependents are gone; dependents of a deleted owner go too.
+   */
+  async function garbage() {
+    const all: { t: ListableType; o: Obj }[] = [];
+    for (const t of await discoverListable()) {
+      const res = await api.request<List>("GET", `${t.group}/${t.resource}`);
+      if (res.status === 200) for (const o of res.body.items ?? []) all.push({ t, o });
+    }
+    const uids = new Set(all.map(({ o }) => o.metadata.uid));
+    const dependentsOf = (uid: string | undefined) =>
+      all.filter(({ o }) => (o.metadata.ownerReferences ?? []).some((r) => r.uid === uid));
+    for (const { t, o } of all) {
+      const finalizers = (o.metadata as { finalizers?: string[] }).finalizers ?? [];
+      if (o.metadata.deletionTimestamp && finalizers.includes("foregroundDeletion")) {
+        const deps = dependentsOf(o.metadata.uid);
+        for (const d of deps)
+          if (!d.o.metadata.deletionTimestamp)
+            await must("DELETE", `${objectPath(d.t, d.o)}?propagationPolicy=Foreground`);
+        if (deps.length === 0) {
+          await must(
+            "PATCH",
+            objectPath(t, o),
+            {
+              metadata: {
+                finalizers: finalizers.filter((f) => f !== "foregroundDeletion"),
+                resourceVersion: o.metadata.resourceVersion,
+              },
+            },
+            "application/merge-patch+json",
+          );
+        }
+      } else if (o.metadata.deletionTimestamp && finalizers.includes("orphan")) {
+        for (const d of dependentsOf(o.metadata.uid)) {
+          const refs = (d.o.metadata.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid);
+          await must(
+            "PATCH",
+            objectPath(d.t, d.o),
+            { metadata: { ownerReferences: refs } },
+            "application/merge-patch+json",
+          );
+        }
+        await must(
+          "PATCH",
+          objectPath(t, o),
+          {
+            metadata: {
+              finalizers: finalizers.filter((f) => f !== "orphan"),
+              resourceVersion: o.metadata.resourceVersion,
+            },
+          },
+          "application/merge-patch+json",
+        );
+      } else if (!o.metadata.deletionTimestamp) {
+        const refs = o.metadata.ownerReferences ?? [];
+        if (refs.length > 0 && refs.every((r) => !uids.has(r.uid)))
+          await must("DELETE", `${objectPath(t, o)}?propagationPolicy=Background`);
+      }
+    }
+  }
+
   let namespacedResources: string[] | undefined;
   async function discoverNamespaced(): Promise<string[]> {
     if (namespacedResources) return namespacedResources;
@@ -401,7 +494,7 @@ export function startSimulator(api: ApiClient, options: { intervalMs?: number } 
     }
   }
 
-  const passes = [deployments, statefulSets, claims, services, jobs, namespaces];
+  const passes = [deployments, statefulSets, claims, services, jobs, garbage, namespaces];
   const tick = async () => {
     for (const pass of passes) {
       try {

@@ -67,6 +67,7 @@ describe.skipIf(unavailable !== undefined)("the controller with the real runner 
       `tenant-${slug} is ${status} (controller log tail: see below on failure)`,
       (a) => a[STATUS] === status || a[STATUS] === "error",
       RUN_TIMEOUT_MS,
+      () => controller.output().slice(-4000),
     ).then((a) => {
       if (a[STATUS] !== status) {
         throw new Error(

@@ -101,6 +101,7 @@ describe.skipIf(unavailable !== undefined)("the controller as its ServiceAccount
       `tenant-${slug} is ${status}`,
       (a) => a[STATUS] === status || a[STATUS] === "error",
       300_000,
+      () => controller.output().slice(-4000),
     ).then((a) => {
       expect(a[STATUS], `${a[`${PREFIX}/mail-last-error`]}\n${controller.output().slice(-3000)}`).toBe(status);
     });

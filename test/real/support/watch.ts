@@ -9,6 +9,8 @@ export async function watchNamespaceUntil(
   what: string,
   condition: (annotations: Annotations) => boolean,
   timeoutMs: number,
+  /** Appended to a timeout's message (e.g. the controller's log tail). */
+  context: () => string = () => "",
 ): Promise<Annotations> {
   const watch = new Watch(kc);
   let last: Annotations = {};
@@ -20,7 +22,7 @@ export async function watchNamespaceUntil(
         settled = true;
         reject(
           new Error(
-            `timed out after ${timeoutMs / 1000}s waiting until ${what}; last annotations: ${JSON.stringify(last)}`,
+            `timed out after ${timeoutMs / 1000}s waiting until ${what}; last annotations: ${JSON.stringify(last)}\n${context()}`,
           ),
         );
       }, timeoutMs);
