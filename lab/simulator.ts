@@ -28,6 +28,7 @@ type Obj = {
 type List = { items: Obj[] };
 
 const REVISION = "deployment.kubernetes.io/revision";
+const PROTECTION_FINALIZERS = ["kubernetes.io/pvc-protection", "kubernetes.io/pv-protection"];
 const MANAGER = "fieldManager=mail-zone-lab-simulator";
 
 export interface Simulator {
@@ -407,6 +408,19 @@ export function startSimulator(api: ApiClient, options: { intervalMs?: number } 
             "application/merge-patch+json",
           );
         }
+      } else if (o.metadata.deletionTimestamp && finalizers.some((f) => PROTECTION_FINALIZERS.includes(f))) {
+        // The pvc-protection and pv-protection controllers: no pod uses anything here, so nothing is protected.
+        await must(
+          "PATCH",
+          objectPath(t, o),
+          {
+            metadata: {
+              finalizers: finalizers.filter((f) => !PROTECTION_FINALIZERS.includes(f)),
+              resourceVersion: o.metadata.resourceVersion,
+            },
+          },
+          "application/merge-patch+json",
+        );
       } else if (o.metadata.deletionTimestamp && finalizers.includes("orphan")) {
         for (const d of dependentsOf(o.metadata.uid)) {
           const refs = (d.o.metadata.ownerReferences ?? []).filter((r) => r.uid !== o.metadata.uid);

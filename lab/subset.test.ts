@@ -21,6 +21,15 @@ describe("comparing a stored object with the planned one", () => {
     ]);
   });
 
+  it("takes an absent field for a planned zero value, as the API server omits those", () => {
+    const planned = { env: [{ name: "A", value: "" }], volumeMounts: [], readOnly: false, searches: [] };
+    expect(disagreements(planned, { env: [{ name: "A" }] })).toEqual([]);
+    expect(disagreements({ readOnly: true, value: "x" }, {})).toEqual([
+      "readOnly: planned true, stored undefined",
+      'value: planned "x", stored undefined',
+    ]);
+  });
+
   it("counts a list with a different length as a disagreement", () => {
     expect(disagreements({ a: [1, 2] }, { a: [1] })).toEqual(["a: planned 2 items, stored 1"]);
   });

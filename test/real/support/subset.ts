@@ -4,6 +4,9 @@
  */
 export function disagreements(planned: unknown, stored: unknown, path = ""): string[] {
   if (planned === null || planned === undefined) return [];
+  // The API server stores Go structs whose zero values are omitted (`omitempty`): a planned "", false, 0 or empty
+  // list is what an absent field means, not a disagreement.
+  if (stored === undefined && isZero(planned)) return [];
   if (Array.isArray(planned)) {
     if (!Array.isArray(stored)) return [`${path}: planned a list, stored ${JSON.stringify(stored)}`];
     if (planned.length !== stored.length) {
@@ -19,4 +22,11 @@ export function disagreements(planned: unknown, stored: unknown, path = ""): str
     );
   }
   return planned === stored ? [] : [`${path}: planned ${JSON.stringify(planned)}, stored ${JSON.stringify(stored)}`];
+}
+
+function isZero(v: unknown): boolean {
+  if (v === "" || v === false || v === 0) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (v && typeof v === "object") return Object.values(v).every(isZero);
+  return false;
 }
