@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { buildMissing } from "./build";
+import { type BinaryName, spec } from "./versions";
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -15,8 +16,9 @@ async function main(): Promise<void> {
     `[test:real] binaries: ${outcome.built.length} built, ${outcome.cached.length} cached, ${outcome.failed.length} not built (${buildSeconds}s)`,
   );
   for (const f of outcome.failed) {
+    const note = spec(f.name as BinaryName).note;
     console.log(
-      `[test:real]   ${f.required ? "REQUIRED" : "optional (the tests that need it skip and say why)"} ${f.name}: ${f.reason}`,
+      `[test:real]   ${f.required ? "REQUIRED" : `optional (${note ?? "the tests that need it skip"})`} ${f.reason}`,
     );
   }
   if (outcome.failed.some((f) => f.required)) {

@@ -93,6 +93,7 @@ export const BINARIES: readonly BinarySpec[] = [
     replaces: [],
     pkg: "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3",
     ldflags: [`-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${PULUMI}`],
+    note: "not needed by the suite, which runs the zone and site programs inline (Automation API)",
     required: false,
   },
   {
