@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { externalCluster, freePort, type LabCluster, startCluster } from "../../../lab/cluster";
@@ -192,8 +192,30 @@ export async function startRealController(options: ControllerOptions): Promise<R
       // Whatever the controller left running (a CLI, a plugin) goes too.
       reap();
       process.removeListener("exit", reap);
+      if (signal === "SIGKILL") killPluginsOf(dataDir);
     },
   };
+}
+
+/**
+ * Pulumi starts each provider plugin in a process group of its own, so a SIGKILL of the controller's group leaves
+ * them running here (in a pod, the container's end takes them). They are found by the PULUMI_HOME under `dataDir`.
+ */
+export function killPluginsOf(dataDir: string): void {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return; // no /proc: nothing to look at
+  }
+  for (const pid of pids) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      if (environ.includes(`PULUMI_HOME=${join(dataDir, "pulumi-home")}`)) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // gone, or not ours to read
+    }
+  }
 }
 
 export function removeDir(dir: string): void {
