@@ -5,6 +5,7 @@
  *   --quick      tiny sizes (a smoke run; the numbers mean nothing)
  *   --json FILE  also write the reports as JSON
  *   --explore    report the numbers without failing on a missed target
+ *   --real       the real engine instead (bench/real/run.ts; needs the lab's binaries)
  * Exit code 1 when a target is missed (so a regression fails CI or a script), unless --explore or --quick (whose
  * sizes are too small for the targets to mean anything); 2 for bad arguments.
  */
@@ -117,7 +118,15 @@ async function main(args: BenchArgs): Promise<0 | 1> {
   return code;
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv.includes("--real")) {
+  // The real engine's benchmarks read their own flags (bench/real/run.ts).
+  import("./real/run")
+    .then((real) => real.runRealBench(process.argv.slice(2)))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.stack : err);
+      process.exit(1);
+    });
+} else if (require.main === module) {
   let args: BenchArgs;
   try {
     args = parseBenchArgs(process.argv.slice(2));

@@ -6,13 +6,15 @@
  * npm (or any other ancestor), so no tsx or node is left holding the port.
  *
  * PORT (default 8080; 0 = any free port), LOG_LEVEL (default warn) and DNS_CHECK (on|off, default on) may be set;
- * everything else is fixed here.
+ * everything else is fixed here. `npm run sandbox -- --real`: the same with the real API server and Pulumi CLI.
  */
 import { whenAncestorsGone } from "./ancestors";
 import { SANDBOX_DEFAULTS, SANDBOX_MAIL_HOST, SANDBOX_SITES, startSandbox, WRONG_SPF_SITE } from "./sandbox-world";
 import type { Settings } from "./settings";
 
 async function main(): Promise<void> {
+  // The real engine's sandbox lives with the lab (lab/sandbox-real.ts).
+  if (process.argv.includes("--real")) return (await import("../lab/sandbox-real")).main();
   const options = {
     ...SANDBOX_DEFAULTS,
     port: Number(process.env.PORT ?? SANDBOX_DEFAULTS.port),

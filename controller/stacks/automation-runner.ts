@@ -18,6 +18,7 @@ import { SITE_PROJECT } from "../../stacks/site-config";
 import { siteProgram } from "../../stacks/site-program";
 import { abortError } from "../clock";
 import { errorMessage } from "../redact";
+import { pendingOperations, withoutPendingOperations } from "./pending-operations";
 import { ProgressTracker } from "./progress";
 import {
   type RunOptions,
@@ -98,8 +99,14 @@ export class AutomationRunner implements StackRunner {
         this.options.logger?.warn({ slug }, "cleared a stale stack lock");
       } catch (err) {
         // Nothing to cancel is the common case.
-        if (/no update is currently running|not currently locked|no stack named/i.test(commandText(err))) return;
-        throw err;
+        if (!/no update is currently running|not currently locked|no stack named/i.test(commandText(err))) throw err;
+      }
+      // A killed run leaves pending operations that Pulumi carries forward; cleared here (docs/decisions/0100).
+      const state = await stack.exportStack();
+      const pending = pendingOperations(state);
+      if (pending.length > 0) {
+        await stack.importStack(withoutPendingOperations(state));
+        this.options.logger?.warn({ slug, pending }, "cleared the pending operations of a killed run");
       }
     });
   }
