@@ -164,7 +164,7 @@ describe.skipIf(unavailable !== undefined)("the zone under the real engine and a
     expect(pop3.status).toBe(200);
   });
 
-  it("is destroyed after unprotecting: the zone's objects are gone, the platform namespace stays", async () => {
+  it("is destroyed after unprotecting: the zone's objects are gone but the retained ones, the platform namespace stays", async () => {
     execFileSync(binaryPath(spec("pulumi")), ["state", "unprotect", "--all", "--yes", "--stack", "lab"], {
       cwd: join(dir, "work"),
       env,
@@ -177,7 +177,10 @@ describe.skipIf(unavailable !== undefined)("the zone under the real engine and a
       const got = await lab.cluster.api.request("GET", await discovery.pathFor(obj));
       if (got.status === 200) left.push(`${obj.kind} ${obj.metadata.namespace ?? ""}/${obj.metadata.name}`);
     }
-    expect(left).toEqual([]);
+    // Retained by design (retainOnDelete): the backup volume outlives a mistaken destroy, and so does the zone's
+    // Namespace (docs/backup-restore.md, docs/install.md "Removing the zone").
+    expect(left).toEqual(["PersistentVolumeClaim mail-zone/mailcow-backups"]);
+    expect((await lab.cluster.api.request("GET", "/api/v1/namespaces/mail-zone")).status).toBe(200);
     expect((await lab.cluster.api.request("GET", "/api/v1/namespaces/platform")).status).toBe(200);
   });
 });
