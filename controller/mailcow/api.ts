@@ -13,6 +13,15 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `ensureDomain`. */
+export interface EnsureDomainOptions extends CallOptions {
+  /**
+   * The caller has just seen the domain absent: skip the first GET and create it. A domain made meanwhile answers
+   * `domain_exists`, which is read back as usual, so the result is the same, one read cheaper.
+   */
+  expectAbsent?: boolean;
+}
+
 export interface DomainLimits {
   /** Free-text description shown in the Mailcow UI. */
   description: string;
@@ -93,7 +102,7 @@ export interface MailcowApi {
     owner: string,
     limits: DomainLimits,
     rateLimit?: RateLimit,
-    options?: CallOptions,
+    options?: EnsureDomainOptions,
   ): Promise<EnsureResult<MailcowDomain>>;
   setDomainActive(domain: string, active: boolean, options?: CallOptions): Promise<void>;
   /**

@@ -115,6 +115,16 @@ describe("domains", () => {
     expect(double.count({ method: "POST", route: "add/domain" })).toBe(1);
   });
 
+  it("ensureDomain told the domain is absent creates it without reading first, and still reads back one made meanwhile", async () => {
+    const made = await client.ensureDomain("a.com", "shop", limits, undefined, { expectAbsent: true });
+    expect(made.created).toBe(true);
+    expect(double.requests.map((r) => `${r.method} ${r.route}`)).toEqual(["POST add/domain"]);
+    double.state.seedDomain("b.com", { description: "mail-zone:site=blog" });
+    const raced = await client.ensureDomain("b.com", "shop", limits, undefined, { expectAbsent: true });
+    expect(raced.created).toBe(false);
+    expect(raced.value.owner).toBe("blog");
+  });
+
   it("ensureDomain treats domain_exists as existing once a GET confirms it", async () => {
     // First GET says {} (as if the domain appeared just after), the add then hits domain_exists.
     double.state.seedDomain("a.com");

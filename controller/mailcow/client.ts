@@ -19,6 +19,7 @@ import type {
   CallOptions,
   DkimKey,
   DomainLimits,
+  EnsureDomainOptions,
   EnsureResult,
   Mailbox,
   MailcowApi,
@@ -164,14 +165,14 @@ export class MailcowClient implements MailcowApi {
     owner: string,
     limits: DomainLimits,
     rateLimit?: RateLimit,
-    options?: CallOptions,
+    options?: EnsureDomainOptions,
   ): Promise<EnsureResult<MailcowDomain>> {
     const op = "ensureDomain";
     const signal = options?.signal;
     const name = this.domainName(op, domain);
     checkLimits(op, limits);
     if (rateLimit) this.checkRateLimit(op, rateLimit);
-    const existing = await this.fetchDomain(op, name, signal);
+    const existing = options?.expectAbsent ? null : await this.fetchDomain(op, name, signal);
     if (existing) return { value: existing, created: false };
     // add/domain applies a rate limit itself when both fields are set (it calls the rl-domain code).
     const limited = rateLimit && rateLimit.value > 0 ? rateLimit : null;

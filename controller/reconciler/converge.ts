@@ -69,6 +69,8 @@ export interface ConvergeInput {
   progress: StackProgress;
   lock: LockState;
   signal: AbortSignal;
+  /** The request found the domain absent from Mailcow just before this run: create it without reading it again. */
+  domainSeenAbsent?: boolean;
 }
 
 export class SiteConverger {
@@ -85,19 +87,16 @@ export class SiteConverger {
   }
 
   private async enable(input: ConvergeInput): Promise<Converged> {
-    const { site, domain, signal } = input;
+    const { site, domain, signal, domainSeenAbsent } = input;
     const { mailcow, ownership } = this.deps;
     if (!domain) throw new PermanentFailure(`site ${site.slug} has no domain annotation`, "site_has_no_domain");
     const previous = site.mail.domain;
     // The run's signal reaches every Mailcow call, so a shutdown's abort also cuts a request short.
     const call = { signal };
-    const ensured = await mailcow.ensureDomain(
-      domain,
-      site.slug,
-      this.options.domainLimits,
-      this.options.rateLimit,
-      call,
-    );
+    const ensured = await mailcow.ensureDomain(domain, site.slug, this.options.domainLimits, this.options.rateLimit, {
+      ...call,
+      expectAbsent: domainSeenAbsent === true,
+    });
     // An existing domain is only this site's when its marker says so; ensureDomain changed nothing yet.
     if (!ensured.created && (await ownership.check(site.slug, domain, ensured.value)) === "adopted") {
       // Marked now, so the next operation sees an owned domain and no other site can adopt it meanwhile.

@@ -55,9 +55,9 @@ describe("enable", () => {
     const calls = () => w.mailcow.requests.map((r) => `${r.method} ${r.route ?? r.path}`);
     await w.reconciler.requestEnable("shop");
     await w.reconciler.idle();
-    // The request's ownership check, then the run: the domain (read, create), the DKIM key (read, create, read back).
+    // The request's ownership check finds no domain, so the run creates it without a second read; then the DKIM key
+    // (read, create, read back).
     expect(calls()).toEqual([
-      "GET get/domain/shop.example",
       "GET get/domain/shop.example",
       "POST add/domain",
       "GET get/dkim/shop.example",
@@ -79,6 +79,21 @@ describe("enable", () => {
     await w.reconciler.idle();
     expect(await w.client.getDomain("blog.example")).toMatchObject({ active: true });
     expect(w.mailcow.count({ route: "add/domain" })).toBe(0);
+  });
+
+  it("refuses another site's domain created between the request and its run, changing nothing of it", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    // The request saw no domain; another site's appears before the run (its marker says so).
+    w.mailcow.state.seedDomain("shop.example", { active: 1, description: "mail-zone:site=blog" });
+    await w.reconciler.idle();
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-status"]).toBe("error");
+    expect(w.annotations("tenant-shop")["voxeil.io/mail-last-error"]).toMatch(/belongs to site blog/);
+    expect(w.mailcow.state.domains.get("shop.example")).toMatchObject({
+      active: 1,
+      description: "mail-zone:site=blog",
+    });
+    expect(w.mailcow.count({ route: "add/dkim" })).toBe(0);
   });
 
   it("refuses a Mailcow domain made outside the controller, unless the operator allows adopting it", async () => {

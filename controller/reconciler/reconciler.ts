@@ -439,7 +439,18 @@ export class Reconciler {
         await this.markInProgress(site, desired, generation);
         let converged: Converged;
         try {
-          converged = await this.converger.converge({ site, domain, desired, progress: live, lock, signal });
+          // The request's "absent" read serves this attempt only; a retry reads Mailcow again.
+          const domainSeenAbsent = domain !== null && state.absentDomain === domain;
+          state.absentDomain = null;
+          converged = await this.converger.converge({
+            site,
+            domain,
+            desired,
+            progress: live,
+            lock,
+            signal,
+            domainSeenAbsent,
+          });
         } finally {
           state.staleLock = lock.suspect;
         }
@@ -702,6 +713,7 @@ export class Reconciler {
     try {
       const held = await this.ownership.verify(slug, domain);
       if (held?.owner === slug) this.states.of(slug).ownedDomain = domain;
+      this.states.of(slug).absentDomain = held === null ? domain : null;
     } catch (err) {
       if (strict || !(err instanceof MailcowError)) throw err;
       this.deps.logger?.debug({ slug, err: this.safe(err) }, "ownership not checked at the request; the run checks it");

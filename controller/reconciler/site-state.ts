@@ -28,6 +28,11 @@ export interface SiteState {
   staleLock: boolean;
   /** The Mailcow domain this process has seen carry the site's owner marker (status polls skip the check). */
   ownedDomain: string | null;
+  /**
+   * The domain a request just found absent from Mailcow: the run that follows may create it without reading it
+   * again (a hint, used once; a domain made meanwhile still comes back as `domain_exists` and is checked).
+   */
+  absentDomain: string | null;
 }
 
 export class SiteStates {
@@ -37,7 +42,15 @@ export class SiteStates {
   of(slug: string): SiteState {
     let state = this.states.get(slug);
     if (!state) {
-      state = { generation: 0, desired: null, live: null, records: null, staleLock: false, ownedDomain: null };
+      state = {
+        generation: 0,
+        desired: null,
+        live: null,
+        records: null,
+        staleLock: false,
+        ownedDomain: null,
+        absentDomain: null,
+      };
       this.states.set(slug, state);
     }
     return state;
