@@ -6,10 +6,12 @@ import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
+import { ANNOTATION_PREFIX_PATTERN, CONTROLLER_SECRET_ENV, SITE_LAYOUTS } from "../components/controller-settings";
 import { DomainValidationError, normaliseSuffix } from "../components/domain-name";
-import type { DomainLimits, RateLimit } from "./mailcow/api";
+import { DKIM_KEY_SIZES, type DomainLimits, type RateLimit } from "./mailcow/api";
 
-export type SiteLayoutKind = "namespace-per-site" | "shared-namespace";
+// The zone deploys the controller with these rules (components/controller-settings.ts): one list each.
+export type SiteLayoutKind = (typeof SITE_LAYOUTS)[number];
 export type DnsProviderKind = "cloudflare" | "manual";
 export type StackRunnerKind = "automation" | "preview";
 export type DmarcPolicy = "none" | "quarantine" | "reject";
@@ -98,13 +100,7 @@ export interface Settings {
 }
 
 /** Variables whose values are secret: never echoed in an error. */
-export const SECRET_SETTINGS = [
-  "MAILCOW_API_KEY",
-  "CONTROLLER_TOKENS",
-  "CONTROLLER_TOKEN",
-  "PULUMI_CONFIG_PASSPHRASE",
-  "CLOUDFLARE_API_TOKEN",
-] as const;
+export const SECRET_SETTINGS = CONTROLLER_SECRET_ENV;
 
 export class SettingsError extends Error {
   constructor(readonly problems: string[]) {
@@ -134,9 +130,7 @@ const dnsName = z
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
     "expected a DNS name like mail.example.com",
   );
-const prefix = z
-  .string()
-  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS-style prefix");
+const prefix = z.string().regex(ANNOTATION_PREFIX_PATTERN, "expected a DNS-style prefix");
 /** A report address, or `none` for no reports. */
 const reportAddress = z
   .union([z.literal("none"), z.email({ message: "expected an email address or none" })])
@@ -152,7 +146,7 @@ const envSchema = z.object({
   CONTROLLER_TOKEN: z.string().optional(),
   CONTROLLER_TOKEN_FILE: z.string().optional(),
   ANNOTATION_PREFIX: prefix.default("voxeil.io"),
-  SITE_LAYOUT: z.enum(["namespace-per-site", "shared-namespace"]).default("namespace-per-site"),
+  SITE_LAYOUT: z.enum(SITE_LAYOUTS).default("namespace-per-site"),
   NAMESPACE_TEMPLATE: z
     .string()
     .refine((t) => t.includes(SLUG_PLACEHOLDER), `expected a template containing ${SLUG_PLACEHOLDER}`)
@@ -203,7 +197,7 @@ const envSchema = z.object({
     .default("dkim"),
   DKIM_KEY_SIZE: z.coerce
     .number()
-    .refine((n) => [1024, 2048, 3072, 4096].includes(n), "expected 1024, 2048, 3072 or 4096")
+    .refine((n) => (DKIM_KEY_SIZES as readonly number[]).includes(n), `expected ${DKIM_KEY_SIZES.join(", ")}`)
     .default(2048),
   DNS_CHECK: onOff(true),
   DNS_CHECK_INTERVAL_SECONDS: int(30, 1, 3600),

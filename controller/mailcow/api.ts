@@ -13,6 +13,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** The DKIM key lengths Mailcow's UI offers; the controller's setting and the client accept these alone. */
+export const DKIM_KEY_SIZES = [1024, 2048, 3072, 4096] as const;
+
 /** Options of `ensureDomain`. */
 export interface EnsureDomainOptions extends CallOptions {
   /**

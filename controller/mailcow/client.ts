@@ -27,6 +27,7 @@ import type {
   NewMailbox,
   RateLimit,
 } from "./api";
+import { DKIM_KEY_SIZES } from "./api";
 import { kindForMessageKey, kindForStatus, MailcowError, type MailcowErrorKind } from "./errors";
 import {
   dkimFromApi,
@@ -264,8 +265,8 @@ export class MailcowClient implements MailcowApi {
     if (!SELECTOR_RE.test(selector)) {
       throw this.invalid(op, `DKIM selector ${JSON.stringify(selector)} must match [A-Za-z0-9._-]+`);
     }
-    if (![1024, 2048, 3072, 4096].includes(keySize)) {
-      throw this.invalid(op, `DKIM key size ${keySize} must be 1024, 2048, 3072 or 4096`);
+    if (!(DKIM_KEY_SIZES as readonly number[]).includes(keySize)) {
+      throw this.invalid(op, `DKIM key size ${keySize} must be one of ${DKIM_KEY_SIZES.join(", ")}`);
     }
     const existing = await this.fetchDkim(op, name, signal);
     if (existing) {
