@@ -89,11 +89,14 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
     const bareRuns: LoadResult[] = [];
     const subjectRuns: LoadResult[] = [];
     let kubernetesRequests = 0;
+    let mailcowRequests = 0;
     for (let i = 0; i < PAIRS; i++) {
       bareRuns.push(await load(bare.url, bare.headers, options.rate, phase));
       const before = doubles.k8s.requests.length;
+      const mailcowBefore = doubles.mailcow.requests.length;
       subjectRuns.push(await load(subject.url, subject.headers, options.rate, phase));
       kubernetesRequests += doubles.k8s.requests.length - before;
+      mailcowRequests += doubles.mailcow.requests.length - mailcowBefore;
     }
     const b = merge(bareRuns);
     const s = merge(subjectRuns);
@@ -113,6 +116,7 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
         bareP99ms: bareP99,
         requestsEach: s.sent,
         kubernetesRequestsPerEnable: kubernetesRequests / s.sent,
+        mailcowRequestsPerEnable: mailcowRequests / s.sent,
         pairRatios: subjectRuns
           .map((r, i) => (percentile(r.latencies, 99) / percentile(bareRuns[i].latencies, 99)).toFixed(2))
           .join("/"),
