@@ -186,27 +186,7 @@ export async function startCluster(options: { readyTimeoutMs?: number } = {}): P
       async () => (await api.request("GET", "/api/v1/namespaces/default")).status === 200,
       tail,
     );
-    const kubeconfigPath = join(dir, "kubeconfig");
-    writeFileSync(kubeconfigPath, kubeconfigYaml(url, adminToken), { mode: 0o600 });
-    return {
-      url,
-      adminToken,
-      kubeconfigPath,
-      dir,
-      api,
-      kubeConfig(token = adminToken) {
-        const kc = new KubeConfig();
-        kc.loadFromString(kubeconfigYaml(url, token));
-        return kc;
-      },
-      writeKubeconfig(name, token) {
-        const p = join(dir, `kubeconfig-${name}`);
-        writeFileSync(p, kubeconfigYaml(url, token), { mode: 0o600 });
-        return p;
-      },
-      logTail: tail,
-      stop,
-    };
+    return clusterAccess(url, adminToken, dir, api, tail, stop);
   } catch (err) {
     await stop();
     throw err;
@@ -222,6 +202,25 @@ export function externalCluster(env: NodeJS.ProcessEnv = process.env): LabCluste
   const adminToken = env.MAIL_ZONE_REAL_TOKEN;
   if (!url || !adminToken) return undefined;
   const dir = mkdtempSync(join(tmpdir(), "mail-zone-lab-external-"));
+  return clusterAccess(
+    url,
+    adminToken,
+    dir,
+    apiClient(url, adminToken),
+    () => "(an external cluster: no lab log)",
+    async () => rmSync(dir, { recursive: true, force: true }),
+  );
+}
+
+/** The admin's kubeconfig file in `dir`, and the ways to reach the cluster as the admin or another token. */
+function clusterAccess(
+  url: string,
+  adminToken: string,
+  dir: string,
+  api: ApiClient,
+  logTail: (lines?: number) => string,
+  stop: () => Promise<void>,
+): LabCluster {
   const kubeconfigPath = join(dir, "kubeconfig");
   writeFileSync(kubeconfigPath, kubeconfigYaml(url, adminToken), { mode: 0o600 });
   return {
@@ -229,7 +228,7 @@ export function externalCluster(env: NodeJS.ProcessEnv = process.env): LabCluste
     adminToken,
     kubeconfigPath,
     dir,
-    api: apiClient(url, adminToken),
+    api,
     kubeConfig(token = adminToken) {
       const kc = new KubeConfig();
       kc.loadFromString(kubeconfigYaml(url, token));
@@ -240,9 +239,7 @@ export function externalCluster(env: NodeJS.ProcessEnv = process.env): LabCluste
       writeFileSync(p, kubeconfigYaml(url, token), { mode: 0o600 });
       return p;
     },
-    logTail: () => "(an external cluster: no lab log)",
-    async stop() {
-      rmSync(dir, { recursive: true, force: true });
-    },
+    logTail,
+    stop,
   };
 }
