@@ -48,6 +48,13 @@ const CONFIG_PREFIX = `${SITE_PROJECT}:`;
 export class AutomationRunner implements StackRunner {
   private readonly program: PulumiFn;
   private readonly pulumiHome: string;
+  /**
+   * Each site's stack, selected once per process: `createOrSelectStack` costs a `pulumi version` and a
+   * `stack select` each time. Runs of one site never overlap (the reconciler's per-site lock).
+   */
+  private readonly stacks = new Map<string, Stack>();
+  /** The config this process last wrote to each stack, so an unchanged config costs no CLI call. */
+  private readonly written = new Map<string, string>();
 
   constructor(private readonly options: AutomationRunnerOptions) {
     this.program = options.program ?? siteProgram;
@@ -78,7 +85,7 @@ export class AutomationRunner implements StackRunner {
     if (options.signal?.aborted) throw abortError();
     return this.guard(slug, "up", options.signal, async () => {
       const stack = await this.stack(slug);
-      await this.replaceConfig(stack, config);
+      await this.replaceConfig(slug, stack, config);
       const progress = new ProgressTracker(options.onProgress);
       const result = await stack.up({
         onEvent: (e) => progress.handle(e),
@@ -117,6 +124,7 @@ export class AutomationRunner implements StackRunner {
       const progress = new ProgressTracker(options.onProgress);
       await stack.destroy({ onEvent: (e) => progress.handle(e), signal: options.signal });
       await stack.workspace.removeStack(slug);
+      this.forget(slug);
     });
     await rm(this.workDir(slug), { recursive: true, force: true });
   }
@@ -126,27 +134,44 @@ export class AutomationRunner implements StackRunner {
   }
 
   private async stack(slug: string): Promise<Stack> {
+    const known = this.stacks.get(slug);
+    if (known) return known;
     await mkdir(this.workDir(slug), { recursive: true });
     await mkdir(this.pulumiHome, { recursive: true });
     await mkdirBackend(this.options.backendUrl);
-    return LocalWorkspace.createOrSelectStack(
+    const stack = await LocalWorkspace.createOrSelectStack(
       { projectName: SITE_PROJECT, stackName: slug, program: this.program },
       this.workspaceOptions(slug),
     );
+    this.stacks.set(slug, stack);
+    return stack;
   }
 
   /** Sets the new config and removes `mail-sites:*` keys the new config no longer has (e.g. a dropped relay). */
-  private async replaceConfig(stack: Stack, config: StackConfig): Promise<void> {
+  private async replaceConfig(slug: string, stack: Stack, config: StackConfig): Promise<void> {
+    const wanted = JSON.stringify(Object.entries(config).sort(([a], [b]) => a.localeCompare(b)));
+    if (this.written.get(slug) === wanted) return;
+    // Forgotten first: a write that fails half-way must not count as written.
+    this.written.delete(slug);
     const current = await stack.getAllConfig();
     const stale = Object.keys(current).filter((k) => k.startsWith(CONFIG_PREFIX) && !(k in config));
     if (stale.length > 0) await stack.removeAllConfig(stale);
     await stack.setAllConfig(config as ConfigMap);
+    this.written.set(slug, wanted);
+  }
+
+  /** Forgets a stack this process selected (after a destroy, or a failure that may have changed it under us). */
+  private forget(slug: string): void {
+    this.stacks.delete(slug);
+    this.written.delete(slug);
   }
 
   private async guard<T>(slug: string, op: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
+      // Select the stack and read its config afresh next time: a failure may leave either other than we think.
+      this.forget(slug);
       if (signal?.aborted) throw abortError();
       if (err instanceof ConcurrentUpdateError) {
         throw new StackRunError(
