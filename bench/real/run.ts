@@ -91,6 +91,7 @@ export async function benchReal(options: RealBenchOptions): Promise<BenchReport>
       MAILCOW_HOSTNAME: "mail.lab.example",
       CONTROLLER_TOKENS: "bench-real-token-0123456789abcdef01234567",
       DNS_PROVIDER: "manual",
+      ALLOWED_DOMAIN_SUFFIXES: "example.com,example.net",
       SITE_WEB_TLS_ISSUER: "ClusterIssuer/lab-issuer",
       SITE_WEB_TLS_NAMESPACE: WEB_TLS_NAMESPACE,
       PULUMI_CONFIG_PASSPHRASE: "lab-passphrase",

@@ -121,7 +121,7 @@ export async function startRealController(options: ControllerOptions): Promise<R
     STACK_RUNNER: "automation",
     PULUMI_BACKEND_URL: backendUrl,
     DNS_PROVIDER: "manual",
-    ALLOWED_DOMAIN_SUFFIXES: "example.com,example.net",
+    ALLOWED_DOMAIN_SUFFIXES: "example.com,example.net,example.org",
     DNS_CHECK: "off",
     SITE_WEB_TLS_ISSUER: "ClusterIssuer/lab-issuer",
     SITE_WEB_TLS_NAMESPACE: WEB_TLS_NAMESPACE,
