@@ -240,36 +240,33 @@ export class OpenApiContract {
     const key = `${method} ${template}`;
     const cached = this.validators.get(key);
     if (cached !== undefined) return cached;
-    const body = isObject(op.requestBody) ? this.resolve(op.requestBody) : undefined;
+    const body = isObject(op.requestBody) ? resolveRefs(this.spec, op.requestBody) : undefined;
     const content = isObject(body) && isObject(body.content) ? body.content : undefined;
     const media = content && isObject(content["application/json"]) ? content["application/json"] : undefined;
-    const schema = media && isObject(media.schema) ? closeObjects(this.resolve(media.schema)) : undefined;
+    const schema = media && isObject(media.schema) ? closeObjects(resolveRefs(this.spec, media.schema)) : undefined;
     const compiled = schema ? this.ajv.compile(schema as JsonObject) : null;
     this.validators.set(key, compiled);
     return compiled;
   }
+}
 
-  /** Inlines local `$ref`s (`#/components/...`) so each body schema compiles on its own. */
-  private resolve(node: unknown, depth = 0): unknown {
-    if (depth > 32) throw new Error("openapi.yaml: $ref nesting too deep");
-    if (Array.isArray(node)) return node.map((n) => this.resolve(n, depth + 1));
-    if (!isObject(node)) return node;
-    if (typeof node.$ref === "string" && node.$ref.startsWith("#/")) {
-      const target = node.$ref
-        .slice(2)
-        .split("/")
-        .reduce<unknown>(
-          (at, seg) => (isObject(at) ? at[seg.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined),
-          this.spec,
-        );
-      return this.resolve(target, depth + 1);
-    }
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.resolve(v, depth + 1)]));
+/** Inlines the spec's local `$ref`s (`#/components/...`, JSON-pointer escapes undone) so a schema stands alone. */
+export function resolveRefs(spec: JsonObject, node: unknown, depth = 0): unknown {
+  if (depth > 32) throw new Error("openapi.yaml: $ref nesting too deep");
+  if (Array.isArray(node)) return node.map((n) => resolveRefs(spec, n, depth + 1));
+  if (!isObject(node)) return node;
+  if (typeof node.$ref === "string" && node.$ref.startsWith("#/")) {
+    const target = node.$ref
+      .slice(2)
+      .split("/")
+      .reduce<unknown>((at, seg) => (isObject(at) ? at[seg.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), spec);
+    return resolveRefs(spec, target, depth + 1);
   }
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolveRefs(spec, v, depth + 1)]));
 }
 
 /** Object schemas that list `properties` get `additionalProperties: false` unless they say otherwise. */
-function closeObjects(node: unknown): unknown {
+export function closeObjects(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(closeObjects);
   if (!isObject(node)) return node;
   const out: JsonObject = {};

@@ -8,7 +8,14 @@
 import fs from "node:fs";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import { parse as parseYaml } from "yaml";
-import { isObject, type JsonObject, MAILCOW_OPENAPI_PATH, OpenApiContract } from "../../contract/openapi-contract";
+import {
+  closeObjects,
+  isObject,
+  type JsonObject,
+  MAILCOW_OPENAPI_PATH,
+  OpenApiContract,
+  resolveRefs,
+} from "../../contract/openapi-contract";
 
 export interface ResponseDifference {
   method: "GET" | "POST";
@@ -195,7 +202,8 @@ export class SpecResponses {
     const none: ResponseCheck = { against: "nothing", violations: [], differences: [] };
     if (!operation) return { ...none, violations: [`${res.path}: not in the spec`] };
     const op = this.operation(method, operation);
-    const response = op && isObject(op.responses) ? this.resolve(op.responses[String(res.status)]) : undefined;
+    const response =
+      op && isObject(op.responses) ? resolveRefs(this.spec, op.responses[String(res.status)]) : undefined;
     const media = isObject(response) && isObject(response.content) ? response.content["application/json"] : undefined;
     if (!isObject(media)) return { ...none, operation };
     let against: ResponseCheck["against"] = "nothing";
@@ -233,7 +241,7 @@ export class SpecResponses {
     const key = `${method} ${template} ${status}`;
     let validate = this.validators.get(key);
     if (validate === undefined) {
-      validate = this.ajv.compile(closeObjects(this.resolve(schema)) as JsonObject);
+      validate = this.ajv.compile(closeObjects(resolveRefs(this.spec, schema)) as JsonObject);
       this.validators.set(key, validate);
     }
     if (!validate || validate(body)) return [];
@@ -242,21 +250,6 @@ export class SpecResponses {
       what: `schema:${e.keyword}`,
       text: `${e.instancePath || "answer"} ${e.message ?? e.keyword}${extra(e)}`,
     }));
-  }
-
-  /** Inlines local `$ref`s. */
-  private resolve(node: unknown, depth = 0): unknown {
-    if (depth > 32) throw new Error("openapi.yaml: $ref nesting too deep");
-    if (Array.isArray(node)) return node.map((n) => this.resolve(n, depth + 1));
-    if (!isObject(node)) return node;
-    if (typeof node.$ref === "string" && node.$ref.startsWith("#/")) {
-      const target = node.$ref
-        .slice(2)
-        .split("/")
-        .reduce<unknown>((at, seg) => (isObject(at) ? at[seg] : undefined), this.spec);
-      return this.resolve(target, depth + 1);
-    }
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.resolve(v, depth + 1)]));
   }
 }
 
@@ -311,15 +304,5 @@ function exampleFindings(answer: unknown, example: unknown, at: string): Finding
     if (!(key in example))
       out.push({ at: `${at}/${key}`, what: "example:extra", text: `${at}/${key} is not in the example` });
   }
-  return out;
-}
-
-/** Object schemas that list `properties` get `additionalProperties: false` unless they say otherwise. */
-function closeObjects(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(closeObjects);
-  if (!isObject(node)) return node;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === "example" || k === "examples" ? v : closeObjects(v);
-  if (isObject(out.properties) && out.additionalProperties === undefined) out.additionalProperties = false;
   return out;
 }
