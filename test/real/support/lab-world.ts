@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { externalCluster, freePort, type LabCluster, startCluster } from "../../../lab/cluster";
-import { installCrds } from "../../../lab/crds";
+import { CRD_DIR, installCrds } from "../../../lab/crds";
 import { missingBinaries, pulumiLabEnv } from "../../../lab/pulumi-env";
 import { type Simulator, startSimulator } from "../../../lab/simulator";
 import type { BinaryName } from "../../../lab/versions";
@@ -20,6 +20,8 @@ export const WEB_TLS_NAMESPACE = "mail-zone";
 
 /** The binaries a suite needs; the reason it cannot run when one is missing (printed by the skip). */
 export function labUnavailable(names: readonly BinaryName[]): string | undefined {
+  // The lab installs the upstream CRDs (Traefik, cert-manager, HelmChartConfig) from ../shared, never from a copy.
+  if (!existsSync(CRD_DIR)) return `the upstream CRDs are not at ${CRD_DIR} (../shared beside the repository)`;
   const missing = missingBinaries(names);
   return missing.length
     ? `lab binaries missing (${missing.join(", ")}): run \`npx tsx lab/build.ts\` (see README, "The real suite")`
