@@ -51,6 +51,8 @@ export async function startFaultWorld(
     mailcowApiKey: doubles.mailcow.apiKey,
     runner,
     clock,
+    // Jitter pinned to the middle of its window, so the recorded backoffs are exact.
+    random: () => 0.5,
     ...options.controller,
   });
   const server: Server = controller.app.listen(0, "127.0.0.1");

@@ -44,6 +44,8 @@ export interface ControllerOptions {
   tokens?: string[];
   layout?: SiteLayoutKind;
   clock?: Clock;
+  /** The backoff jitter's source (default `Math.random`). */
+  random?: () => number;
   maxParallelRuns?: number;
   retry?: { baseMs: number; capMs: number; maxAttempts: number };
   mailcowTimeoutMs?: number;
@@ -131,6 +133,7 @@ export function buildController(options: ControllerOptions): Controller {
     observer: { runFinished: (slug, result) => runs.push({ slug, result }) },
     ...(options.dnsChecker ? { dnsChecker: options.dnsChecker } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
   });
   // Worlds that serve `app` without `start()` read from the cache too: it starts now (start() only waits for it).
   // They end with `shutdown()`, which stops the cache as well: a cache left running would reconnect to whichever
