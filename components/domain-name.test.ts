@@ -45,6 +45,18 @@ describe("normaliseDomain", () => {
     expect(err.message).toMatch(/^mailHost "localhost": is a single label; expected a fully qualified domain name/);
   });
 
+  it("names the field of each call, also when the same name was refused before under another field", () => {
+    expect(errorOf(() => normaliseDomain("a..b.example", "domain")).message).toMatch(/^domain "a\.\.b\.example"/);
+    expect(errorOf(() => normaliseDomain("a..b.example", "mailHost")).message).toMatch(/^mailHost "a\.\.b\.example"/);
+  });
+
+  it("gives the same answer for a name seen before, and after more names than it remembers", () => {
+    expect(normaliseDomain("Bücher.Example.")).toBe("xn--bcher-kva.example");
+    for (let i = 0; i < 5000; i++) normaliseDomain(`site-${i}.example`);
+    expect(normaliseDomain("Bücher.Example.")).toBe("xn--bcher-kva.example");
+    expect(normaliseDomain("site-4999.example")).toBe("site-4999.example");
+  });
+
   it("rejects a label over 63 bytes", () => {
     const label = "a".repeat(64);
     const err = errorOf(() => normaliseDomain(`${label}.example`));

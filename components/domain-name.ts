@@ -47,6 +47,22 @@ const NEVER_IN_A_HOST = /[\s%/\\@:[\]?#*,;"'<>|^`{}]/u;
  * outside letters/digits/hyphen, hyphens at a label's edge, and an all-numeric top-level label.
  */
 export function normaliseDomain(input: string, field = "domain"): string {
+  const known = typeof input === "string" ? normalised.get(input) : undefined;
+  if (known !== undefined) return known;
+  const ascii = normaliseUncached(input, field);
+  if (normalised.size >= NORMALISED_KEPT) normalised.clear();
+  normalised.set(input, ascii);
+  return ascii;
+}
+
+/**
+ * Names that passed lately, input to ASCII form: a site's domain and the mail host are normalised on every request,
+ * and the IDNA conversion is the dearest step. Bounded; refusals are not kept, so each error names its own field.
+ */
+const normalised = new Map<string, string>();
+const NORMALISED_KEPT = 4096;
+
+function normaliseUncached(input: string, field: string): string {
   const fail = (problem: string): never => {
     throw new DomainValidationError(field, String(input), problem, FQDN_EXPECTED);
   };

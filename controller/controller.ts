@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Clock } from "./clock";
 import { createApp } from "./http/app";
 import { ControllerMetrics } from "./http/metrics";
+import { createHttpServer } from "./http/server";
 import type { ControllerLogger } from "./logger";
 import { MailboxService } from "./mailboxes/mailbox-service";
 import type { MailcowApi } from "./mailcow/api";
@@ -142,8 +143,9 @@ export function buildController(parts: ControllerParts): Controller {
     metrics,
     async start() {
       const listening = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(settings.port, settings.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-        s.on("error", reject);
+        const s = createHttpServer(app);
+        s.once("error", reject);
+        s.listen(settings.port, settings.host, () => resolve(s));
       });
       server = listening;
       // Slow clients must not hold a shutdown open.

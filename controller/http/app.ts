@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): ControllerApp {
     };
     const chain: express.RequestHandler[] = [tag];
     if (!route.public) chain.push(auth);
-    if (route.body) chain.push(requireJson, json);
+    if (route.body) chain.push(json, requireJson);
     chain.push(async (req: TaggedRequest, res, next) => {
       try {
         const params = route.params ? route.params.safeParse(req.params) : undefined;
@@ -144,11 +144,14 @@ export function createApp(deps: AppDeps): ControllerApp {
   return { app, routes, openapi };
 }
 
-/** 415 for a body that is not JSON; an empty body (no Content-Length or 0) counts as `{}`. */
+/**
+ * 415 for a body that is not JSON; an empty body (no Content-Length or 0) counts as `{}`. Runs after the JSON
+ * parser, which reads only `application/json` bodies: a body it left unread has another type.
+ */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
   const length = req.headers["content-length"];
   const hasBody = req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-  if (hasBody && !req.is("application/json")) {
+  if (hasBody && req.body === undefined) {
     next(
       new HttpError(
         415,
