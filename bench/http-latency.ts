@@ -1,8 +1,9 @@
 /**
  * Benchmark 3: p99 latency of `POST /sites/:slug/mail/enable` at a fixed request rate, against a bare Express route
- * answering 202 served by the same process. The controller runs in its own process (`controller-child.ts`) wired to
- * the doubles, which stay in this process as the remote Kubernetes and Mailcow APIs; the load comes from a worker
- * thread. Phases alternate (bare, controller, four times) after a warm-up, so drift hits both alike.
+ * answering 202 served by the same process and the same kind of server (`createHttpServer`). The controller runs in
+ * its own process (`controller-child.ts`) wired to the doubles, which stay in this process as the remote Kubernetes
+ * and Mailcow APIs; the load comes from one worker thread that stays up for every phase, so its connections and code
+ * are warm. Phases alternate (bare, controller, eight times) after a warm-up of each, so drift hits both alike.
  */
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -13,16 +14,16 @@ import { type BenchReport, percentile } from "./support";
 export interface HttpOptions {
   /** Requests per second. */
   rate: number;
-  /** Measured seconds per target (split over two phases). */
+  /** Measured seconds per target (split over the phases). */
   seconds: number;
   warmupSeconds: number;
   runnerMs: number;
 }
 
-export const HTTP_DEFAULTS: HttpOptions = { rate: 200, seconds: 4, warmupSeconds: 1, runnerMs: 200 };
+export const HTTP_DEFAULTS: HttpOptions = { rate: 200, seconds: 12, warmupSeconds: 1, runnerMs: 200 };
 
-/** Alternating bare/controller phases. */
-const PAIRS = 4;
+/** Alternating bare/controller phases: 1.5 s each by default, 300 requests. */
+const PAIRS = 8;
 
 interface LoadResult {
   latencies: number[];
@@ -31,25 +32,39 @@ interface LoadResult {
   sent: number;
 }
 
-function load(url: string, headers: Record<string, string>, rate: number, durationMs: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, "load-worker.mjs"), {
-      workerData: { url, method: "POST", headers, body: "{}", rate, durationMs },
+/** The load generator: one worker thread for every phase, so its connections and code stay warm between phases. */
+class LoadGenerator {
+  private readonly worker = new Worker(path.join(__dirname, "load-worker.mjs"));
+
+  run(url: string, headers: Record<string, string>, rate: number, durationMs: number): Promise<LoadResult> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`load against ${url} did not finish`));
+      }, durationMs + 30_000);
+      const onMessage = (m: LoadResult) => {
+        cleanup();
+        resolve(m);
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.worker.off("message", onMessage);
+        this.worker.off("error", onError);
+      };
+      this.worker.once("message", onMessage);
+      this.worker.once("error", onError);
+      this.worker.postMessage({ url, method: "POST", headers, body: "{}", rate, durationMs });
     });
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error(`load against ${url} did not finish`));
-    }, durationMs + 30_000);
-    worker.once("message", (m: LoadResult) => {
-      clearTimeout(timer);
-      void worker.terminate();
-      resolve(m);
-    });
-    worker.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage("close");
+    await this.worker.terminate();
+  }
 }
 
 function merge(results: LoadResult[]): LoadResult {
@@ -73,6 +88,8 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
     CHILD_RUNNER_MS: String(options.runnerMs),
     CHILD_BARE: "1",
   });
+  const generator = new LoadGenerator();
+  const load = generator.run.bind(generator);
   try {
     const listening = await child.next("listening", 60_000);
     await child.next("started", 30_000);
@@ -123,6 +140,7 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
       },
     };
   } finally {
+    await generator.close();
     await child.kill();
     await doubles.close();
   }

@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import * as readline from "node:readline";
 import express from "express";
 import pino from "pino";
+import { createHttpServer } from "../../controller/http/server";
 import type { Settings } from "../../controller/settings";
 import type { StackRunner } from "../../controller/stacks/stack-runner";
 import { ScriptedRunner } from "../doubles/stack-runner/scripted-runner";
@@ -36,7 +37,8 @@ function emit(event: Record<string, unknown>): void {
 
 function listen(app: express.Express): Promise<number> {
   return new Promise((resolve) => {
-    const server = app.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+    // Served as the controller is (`createHttpServer`), so the baseline differs from it only by the handler.
+    const server = createHttpServer(app).listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
   });
 }
 
