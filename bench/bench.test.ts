@@ -46,7 +46,7 @@ describe("benchmarks at tiny sizes", () => {
   it("http answers every enable with 202 from a controller in its own process", async () => {
     const report = await BENCHMARKS.http(true);
     wellFormed(report);
-    expect(report.details.requestsEach).toBe(20);
+    expect(report.details.requestsEach).toBe(40);
   });
 
   it("memory measures an idle and a loaded controller, each in its own process", async () => {

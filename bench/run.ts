@@ -21,7 +21,7 @@ import { type BenchReport, type Check, formatReport, passes } from "./support";
 export const BENCHMARKS: Record<string, (quick: boolean) => Promise<BenchReport>> = {
   coalescing: (quick) => benchCoalescing(quick ? { calls: 10, runnerMs: 20 } : COALESCING_DEFAULTS),
   "fan-out": (quick) => benchFanOut(quick ? { sites: 8, parallel: 4, runnerMs: 20 } : FAN_OUT_DEFAULTS),
-  http: (quick) => benchHttp(quick ? { rate: 50, seconds: 0.4, warmupSeconds: 0.1, runnerMs: 20 } : HTTP_DEFAULTS),
+  http: (quick) => benchHttp(quick ? { rate: 50, seconds: 0.8, warmupSeconds: 0.1, runnerMs: 20 } : HTTP_DEFAULTS),
   memory: (quick) => benchMemory(quick ? { sites: 50 } : MEMORY_DEFAULTS),
   "mailcow-calls": (quick) => benchMailcowCalls(quick ? { sites: 1 } : MAILCOW_CALLS_DEFAULTS),
 };
