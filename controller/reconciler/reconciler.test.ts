@@ -50,6 +50,23 @@ describe("enable", () => {
     expect(status.dns.records.every((r) => r.state === "manual")).toBe(true);
   });
 
+  it("shows records nobody holding an answer can change, and a repeated enable shows the same records", async () => {
+    const w = await world();
+    await w.reconciler.requestEnable("shop");
+    await w.reconciler.idle();
+    const first = await w.reconciler.status("shop");
+    const mx = first.dns.records.find((r) => r.type === "MX");
+    expect(mx).toBeDefined();
+    // One answer's records are shared with the next (they are not rebuilt per request), so they must not change.
+    expect(() => {
+      (mx as { state: string }).state = "verified";
+    }).toThrow(TypeError);
+    expect(() => (first.dns.records as unknown[]).push({})).toThrow(TypeError);
+    const again = await w.reconciler.requestEnable("shop");
+    expect(again.dns.records).toEqual(first.dns.records);
+    expect(again.dns.records.every((r) => r.state === "manual")).toBe(true);
+  });
+
   it("makes exactly the Mailcow calls an enable needs, and a repeated enable only reads", async () => {
     const w = await world();
     const calls = () => w.mailcow.requests.map((r) => `${r.method} ${r.route ?? r.path}`);
