@@ -144,7 +144,7 @@ export function buildController(parts: ControllerParts): Controller {
     async start() {
       const listening = await new Promise<Server>((resolve, reject) => {
         const s = createHttpServer(app);
-        s.once("error", reject);
+        s.on("error", reject);
         s.listen(settings.port, settings.host, () => resolve(s));
       });
       server = listening;
