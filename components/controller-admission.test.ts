@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 // A test may cross the layers: this one checks the policy against the keys the controller really writes.
 import { annotationLayout } from "../controller/sites/annotation-layout";
-import { planProgram } from "../stacks/preview/engine";
+import { planControllerDeployment } from "../test/support/controller-deployment-plan";
 import {
   ADMISSION_POLICY_NAME,
   controllerAdmissionBindingSpec,
@@ -173,20 +173,7 @@ describe("the policy and the controller's own annotation layout", () => {
 });
 
 describe("ControllerDeployment's admission policy", () => {
-  async function planController(settings: Record<string, string>) {
-    return planProgram(
-      async () => {
-        const { ControllerDeployment } = await import("./controller-deployment");
-        new ControllerDeployment("controller", {
-          namespace: "platform",
-          image: "ghcr.io/example/mail-zone-controller:1.0.0",
-          mailcowSecretName: "mail-zone-controller",
-          settings,
-        });
-      },
-      { project: "mail-zone", stack: "test" },
-    );
-  }
+  const planController = (settings: Record<string, string>) => planControllerDeployment({ settings });
   type Spec = { matchConditions: Array<{ expression: string }>; variables: Array<{ expression: string }> };
   const inputsOf = (plan: Awaited<ReturnType<typeof planController>>, type: string) =>
     plan.resources.filter((r) => r.type === type).map((r) => r.inputs as { metadata: { name: string }; spec: unknown });

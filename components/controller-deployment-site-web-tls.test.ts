@@ -1,22 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { planProgram } from "../stacks/preview/engine";
 import { validatePlan } from "../stacks/preview/validate";
+import { planControllerDeployment } from "../test/support/controller-deployment-plan";
 
-async function plan(extra: Record<string, unknown> = {}) {
-  return planProgram(
-    async () => {
-      const { ControllerDeployment } = await import("./controller-deployment");
-      new ControllerDeployment("controller", {
-        namespace: "platform",
-        image: "ghcr.io/example/mail-zone-controller:1.0.0",
-        mailcowSecretName: "mail-zone-controller",
-        ...extra,
-      });
-      return {};
-    },
-    { project: "mail-zone", stack: "test" },
-  );
-}
+const plan = (extra: Record<string, unknown> = {}) => planControllerDeployment(extra);
 
 type Obj = Record<string, unknown>;
 const rbacTypes = (types: string[]) => types.filter((t) => /rbac.authorization.k8s.io\/v1:(Role|RoleBinding)$/.test(t));

@@ -1,23 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { isWrappedSecret, planProgram, redactSecrets, unwrapSecrets } from "../stacks/preview/engine";
+import { isWrappedSecret, redactSecrets, unwrapSecrets } from "../stacks/preview/engine";
+import { planControllerDeployment } from "../test/support/controller-deployment-plan";
 import { CONTROLLER_POD_LABELS } from "./labels";
 
-async function plan(extra: Record<string, unknown> = {}) {
-  return planProgram(
-    async () => {
-      const { ControllerDeployment } = await import("./controller-deployment");
-      const c = new ControllerDeployment("controller", {
-        namespace: "platform",
-        image: "ghcr.io/example/mail-zone-controller:1.0.0",
-        mailcowSecretName: "mail-zone-controller",
-        settings: { SITE_LAYOUT: "shared-namespace", DNS_PROVIDER: "cloudflare" },
-        cloudflareTokenSecret: { name: "cloudflare", key: "token" },
-        ...extra,
-      });
-      return { url: c.url, token: c.token, secret: c.authSecretName };
-    },
-    { project: "mail-zone", stack: "test" },
-  );
+function plan(extra: Record<string, unknown> = {}) {
+  return planControllerDeployment({
+    settings: { SITE_LAYOUT: "shared-namespace", DNS_PROVIDER: "cloudflare" },
+    cloudflareTokenSecret: { name: "cloudflare", key: "token" },
+    ...extra,
+  });
 }
 
 type Obj = Record<string, unknown>;
