@@ -109,6 +109,34 @@ describe("CoalescingQueue", () => {
     expect(runs).toEqual([]);
   });
 
+  it("lets whoever queued a key carry on before the key's run begins", async () => {
+    const events: string[] = [];
+    const q = new CoalescingQueue(1, async () => {
+      events.push("run begins");
+    });
+    // A request queues the site, then builds and sends its answer over a few more awaits.
+    await (async () => {
+      q.enqueue("a");
+      expect(q.isRunning("a")).toBe(true);
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      events.push("answered");
+    })();
+    await q.idle();
+    expect(events).toEqual(["answered", "run begins"]);
+  });
+
+  it("does not begin a run aborted before its turn came, and still goes idle", async () => {
+    const runs: string[] = [];
+    const q = new CoalescingQueue(1, async (k) => {
+      runs.push(k);
+    });
+    q.enqueue("a");
+    await q.abortAll();
+    await q.idle();
+    expect(runs).toEqual([]);
+    expect(q.running()).toBe(0);
+  });
+
   it("reports a worker's exception and keeps going", async () => {
     const errors: string[] = [];
     const q = new CoalescingQueue(
