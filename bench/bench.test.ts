@@ -47,6 +47,8 @@ describe("benchmarks at tiny sizes", () => {
     const report = await BENCHMARKS.http(true);
     wellFormed(report);
     expect(report.details.requestsEach).toBe(40);
+    // The floor route was measured too (it answers 202 to every call, or the benchmark throws).
+    expect(report.details.floorP99ms).toBeGreaterThan(0);
   });
 
   it("memory measures an idle and a loaded controller, each in its own process", async () => {

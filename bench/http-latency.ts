@@ -3,7 +3,11 @@
  * answering 202 served by the same process and the same kind of server (`createHttpServer`). The controller runs in
  * its own process (`controller-child.ts`) wired to the doubles, which stay in this process as the remote Kubernetes
  * and Mailcow APIs; the load comes from one worker thread that stays up for every phase, so its connections and code
- * are warm. Phases alternate (bare, controller, eight times) after a warm-up of each, so drift hits both alike.
+ * are warm. Phases alternate (bare, floor, controller, eight times) after a warm-up of each, so drift hits all alike.
+ *
+ * The floor is reported beside the target: a route in the bare route's app that parses the same body with
+ * `express.json` and answers with the enable's own answer. It is what any route answering this request with this
+ * answer costs, so enable ÷ floor is what the controller's own work (auth, validation, the reconciler) adds.
  */
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -103,16 +107,24 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
       headers: { ...json, Authorization: `Bearer ${TEST_TOKENS[0]}` },
     };
     const bare = { url: `http://127.0.0.1:${listening.barePort}/bare`, headers: json };
+    const floor = { url: `http://127.0.0.1:${listening.barePort}/floor`, headers: json };
     const warm = options.warmupSeconds * 1000;
     await load(bare.url, bare.headers, options.rate, warm);
     await load(subject.url, subject.headers, options.rate, warm);
+    // The floor answers what a warm enable answers, byte for byte.
+    const answer = await fetch(subject.url, { method: "POST", headers: subject.headers, body: "{}" });
+    child.send(`floor ${await answer.text()}`);
+    await child.next("floor", 10_000);
+    await load(floor.url, floor.headers, options.rate, warm);
     const phase = (options.seconds * 1000) / PAIRS;
     const bareRuns: LoadResult[] = [];
+    const floorRuns: LoadResult[] = [];
     const subjectRuns: LoadResult[] = [];
     let kubernetesRequests = 0;
     let mailcowRequests = 0;
     for (let i = 0; i < PAIRS; i++) {
       bareRuns.push(await load(bare.url, bare.headers, options.rate, phase));
+      floorRuns.push(await load(floor.url, floor.headers, options.rate, phase));
       const before = doubles.k8s.requests.length;
       const mailcowBefore = doubles.mailcow.requests.length;
       subjectRuns.push(await load(subject.url, subject.headers, options.rate, phase));
@@ -120,21 +132,31 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
       mailcowRequests += doubles.mailcow.requests.length - mailcowBefore;
     }
     const b = merge(bareRuns);
+    const f = merge(floorRuns);
     const s = merge(subjectRuns);
-    if (s.errors > 0 || (s.statuses["202"] ?? 0) !== s.sent) {
-      throw new Error(`the enable calls did not all answer 202: ${JSON.stringify(s.statuses)}, ${s.errors} errors`);
+    for (const [what, r] of [
+      ["enable calls", s],
+      ["floor calls", f],
+    ] as const) {
+      if (r.errors > 0 || (r.statuses["202"] ?? 0) !== r.sent) {
+        throw new Error(`the ${what} did not all answer 202: ${JSON.stringify(r.statuses)}, ${r.errors} errors`);
+      }
     }
     const bareP99 = percentile(b.latencies, 99);
+    const floorP99 = percentile(f.latencies, 99);
     const subjectP99 = percentile(s.latencies, 99);
     return {
       name: "http",
-      summary: `p99 of POST /sites/:slug/mail/enable at ${options.rate} req/s for ${options.seconds} s against a bare Express route answering 202, same process, loopback`,
+      summary: `p99 of POST /sites/:slug/mail/enable at ${options.rate} req/s for ${options.seconds} s against a bare Express route answering 202, same process, loopback; floor: the same body parsed and the same answer sent`,
       checks: [{ label: "p99 ratio (enable ÷ bare)", value: subjectP99 / bareP99, op: "<=", target: 1.5, digits: 2 }],
       details: {
         enableP50ms: percentile(s.latencies, 50),
         enableP99ms: subjectP99,
         bareP50ms: percentile(b.latencies, 50),
         bareP99ms: bareP99,
+        floorP50ms: percentile(f.latencies, 50),
+        floorP99ms: floorP99,
+        enableOverFloorP99: Number((subjectP99 / floorP99).toFixed(2)),
         requestsEach: s.sent,
         kubernetesRequestsPerEnable: kubernetesRequests / s.sent,
         mailcowRequestsPerEnable: mailcowRequests / s.sent,

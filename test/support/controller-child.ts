@@ -7,12 +7,15 @@
  *   CHILD_RUNNER        file (stacks in CHILD_STACK_DIR) | scripted | held (every run waits forever); default scripted
  *   CHILD_RUNNER_MS     how long a stack run takes (default 0)
  *   CHILD_MAX_PARALLEL  parallel runs (default 4)
- *   CHILD_BARE          1: also serve a bare Express route `POST /bare` answering 202 (the HTTP benchmark's baseline)
+ *   CHILD_BARE          1: also serve, on a port of their own, the HTTP benchmark's two reference routes: `POST /bare`
+ *                       answering 202 `{}` (its baseline) and `POST /floor`, which parses the JSON body with
+ *                       `express.json` and answers 202 with the answer the `floor <json>` command set (what any route
+ *                       answering the enable's request with the enable's answer must do)
  *   CHILD_LOG           a pino level to log to stderr (default silent)
  *
  * It starts as `npm start` does (listen, then re-queue unsettled sites) and prints one JSON line per event on stdout
  * (`listening` with the ports, then `started`)
- * and answers commands on stdin: `memory` (after a full GC), `idle`, `shutdown`.
+ * and answers commands on stdin: `memory` (after a full GC), `idle`, `floor <json>`, `shutdown`.
  */
 import type { AddressInfo } from "node:net";
 import * as readline from "node:readline";
@@ -64,10 +67,14 @@ async function main(): Promise<void> {
     logDestination: pino.destination(2),
   });
   let barePort: number | undefined;
+  let floorAnswer: unknown = {};
   if (process.env.CHILD_BARE === "1") {
     const bare = express();
     bare.post("/bare", (_req, res) => {
       res.status(202).json({});
+    });
+    bare.post("/floor", express.json({ strict: true, type: "application/json" }), (_req, res) => {
+      res.status(202).json(floorAnswer);
     });
     barePort = await listen(bare);
   }
@@ -80,7 +87,10 @@ async function main(): Promise<void> {
   lines.on("line", (line) => {
     void (async () => {
       const command = line.trim();
-      if (command === "memory") {
+      if (command.startsWith("floor ")) {
+        floorAnswer = JSON.parse(command.slice("floor ".length));
+        emit({ event: "floor" });
+      } else if (command === "memory") {
         const gc = (globalThis as { gc?: () => void }).gc;
         for (let i = 0; i < 3; i++) {
           gc?.();
