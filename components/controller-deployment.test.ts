@@ -131,6 +131,62 @@ describe("ControllerDeployment", () => {
     expect(p.outputs.url).toBe("http://mail-zone-controller.platform.svc.cluster.local:8080");
   });
 
+  it("lets only the platform namespace's pods open a connection to the controller by default", async () => {
+    const p = await plan();
+    const [deployment] = byType(p.resources, "kubernetes:apps/v1:Deployment") as Array<{
+      spec: { template: { metadata: { labels: Obj }; spec: { containers: Array<{ ports: Obj[] }> } } };
+    }>;
+    const policies = byType(p.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy") as Array<{
+      metadata: Obj;
+      spec: { podSelector: { matchLabels: Obj }; policyTypes: string[]; ingress: Obj[] };
+    }>;
+    expect(policies).toHaveLength(1);
+    const [policy] = policies;
+    expect(policy.metadata).toMatchObject({ name: "mail-zone-controller-ingress", namespace: "platform" });
+    // It isolates the controller's own pods (the selector matches the pod template), and no others.
+    expect(deployment.spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+    expect(Object.keys(policy.spec.podSelector.matchLabels).length).toBeGreaterThan(0);
+    expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+    // Namespaces are matched by the name label the API server sets, which a tenant cannot change.
+    expect(policy.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "platform" } },
+            podSelector: { matchLabels: {} },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: deployment.spec.template.spec.containers[0].ports[0].containerPort }],
+      },
+    ]);
+  });
+
+  it("lets in exactly the pods of controller.allowFrom, and nobody when it is empty", async () => {
+    const policyOf = async (allowFrom: unknown) => {
+      const p = await plan({ allowFrom });
+      return (byType(p.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")[0] as { spec: { ingress: Obj[] } })
+        .spec;
+    };
+    expect(
+      (await policyOf([{ namespace: "panel", podLabels: { app: "panel" } }, { namespace: "monitoring" }])).ingress,
+    ).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "panel" } },
+            podSelector: { matchLabels: { app: "panel" } },
+          },
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+            podSelector: { matchLabels: {} },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
+    expect((await policyOf([])).ingress).toEqual([]);
+  });
+
   it("generates the token and passphrase into Secrets and nowhere else in plain text", async () => {
     const p = await plan();
     expect(isWrappedSecret(p.outputs.token)).toBe(true);

@@ -2,7 +2,8 @@
  * The controller in the platform namespace: one replica (runs are serialised per site in memory, and the Pulumi
  * state lives on a ReadWriteOnce volume, so two pods must never overlap: `Recreate`), a ServiceAccount whose
  * ClusterRole can only read and patch namespaces (plus, with per-site web certificates, a Role in the zone namespace
- * for Certificates and IngressRoutes), a Service for the panel, a volume for the state backend, and two Secrets:
+ * for Certificates and IngressRoutes), a Service for the panel and a NetworkPolicy that lets only the panel's pods
+ * reach it, a volume for the state backend, and two Secrets:
  * the panel's (the generated bearer token, nothing else) and the controller's own (the Pulumi passphrase), so
  * whoever may read the panel's token cannot decrypt the site stacks' secrets. Mailcow's URL and key come from the
  * zone's controller Secret (written by ZoneSecrets), so enabling the controller needs no copy-paste of keys. An
@@ -14,6 +15,7 @@ import * as random from "@pulumi/random";
 import { ControllerAdmission } from "./controller-admission";
 import { type ControllerEnv, DEFAULT_ANNOTATION_PREFIX, DEFAULT_SITE_LAYOUT } from "./controller-settings";
 import { CONTROLLER_POD_LABELS, zoneLabels } from "./labels";
+import { CONTROLLER_INGRESS_POLICY, type ControllerPeer, controllerIngressPolicy } from "./network-policy-specs";
 
 export const CONTROLLER_NAME = "mail-zone-controller";
 export const CONTROLLER_PORT = 8080;
@@ -57,6 +59,8 @@ export interface ControllerDeploymentArgs {
    * Certificates and IngressRoutes there, and a Role allows exactly that. Absent: no Role.
    */
   siteWebTlsNamespace?: pulumi.Input<string>;
+  /** The pods that may call the controller's port (`controller.allowFrom`). Default: every pod of `namespace`. */
+  allowFrom?: readonly ControllerPeer[];
 }
 
 /** Name of the Role (and its binding) for the site web certificates in the zone namespace. */
@@ -302,6 +306,18 @@ export class ControllerDeployment extends pulumi.ComponentResource {
           selector: CONTROLLER_POD_LABELS,
           ports: [{ name: "http", port: CONTROLLER_PORT, targetPort: "http", protocol: "TCP" }],
         },
+      },
+      parent,
+    );
+
+    const ingress = pulumi
+      .output(ns)
+      .apply((platform) => controllerIngressPolicy(args.allowFrom ?? [{ namespace: platform }], CONTROLLER_PORT));
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-ingress`,
+      {
+        metadata: { name: CONTROLLER_INGRESS_POLICY, namespace: ns, labels },
+        spec: ingress.apply((policy) => policy.spec),
       },
       parent,
     );

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { didYouMean } from "./nearest-name";
-import { dataKey, objectName, quantity, resourceOverride } from "./setting-values";
+import { dataKey, dnsLabel, labelMap, objectName, quantity, resourceOverride } from "./setting-values";
 
 /**
  * Every environment variable the controller reads, the one list of known keys: the zone's `controller.env` is
@@ -111,6 +111,11 @@ export const controllerSettingsSchema = z
     storageClass: z.string().min(1).optional(),
     /** Requests and limits of the controller container; omitted values keep the defaults in docs/controller.md. */
     resources: resourceOverride.optional(),
+    /**
+     * The pods that may call the controller (its NetworkPolicy): each a namespace, optionally narrowed by pod labels.
+     * Absent: every pod of the platform namespace. `[]`: none.
+     */
+    allowFrom: z.array(z.object({ namespace: dnsLabel, podLabels: labelMap.optional() }).strict()).optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

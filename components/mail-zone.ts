@@ -127,6 +127,7 @@ export class MailZone extends pulumi.ComponentResource {
           storageSize: controller.storageSize,
           storageClassName: controller.storageClass,
           resources: controller.resources,
+          allowFrom: controller.allowFrom,
           // The site stacks create their web Certificates and IngressRoutes here when the controller is told to.
           ...(siteWebTls ? { siteWebTlsNamespace: this.namespace } : {}),
         },

@@ -3,7 +3,7 @@ import { type Plan, planProgram } from "../stacks/preview/engine";
 import { CONTROLLER_POD_LABELS, MAILCOW_POD_LABELS } from "./labels";
 import { MAILCOW_WEB_PORT } from "./mailcow-endpoints";
 import { NetworkPolicies } from "./network-policies";
-import { type NetworkPolicySpec, proxyListenerPorts } from "./network-policy-specs";
+import { controllerIngressPolicy, type NetworkPolicySpec, proxyListenerPorts } from "./network-policy-specs";
 
 let plan: Plan<void>;
 const policies = () =>
@@ -102,6 +102,20 @@ describe("NetworkPolicies", () => {
         },
       ],
     });
+  });
+});
+
+describe("controllerIngressPolicy", () => {
+  it("admits no peer by pod labels alone: each is also held to its namespace", () => {
+    // A peer with only a podSelector would match pods of the policy's own namespace carrying those labels; with the
+    // namespace's name label as well, labelling a pod in another namespace gains nothing.
+    const { spec } = controllerIngressPolicy(
+      [{ namespace: "panel", podLabels: { app: "panel" } }, { namespace: "ops" }],
+      8080,
+    );
+    const peers = spec.ingress?.flatMap((rule) => rule.from) ?? [];
+    expect(peers.map((p) => p.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"])).toEqual(["panel", "ops"]);
+    expect(spec.ingress?.map((rule) => rule.ports)).toEqual([[{ protocol: "TCP", port: 8080 }]]);
   });
 });
 

@@ -2,7 +2,8 @@
  * Pure builders for the zone's NetworkPolicies. Ingress is denied by default; then exactly these ways in:
  * Mailcow pods among themselves, Traefik to the PROXY listeners and the web port, the controller to the web
  * (API) port, and Traefik to cert-manager's HTTP-01 solver pods (which run in the Certificate's namespace).
- * Egress is left open (Mailcow must reach DNS, other mail servers and its update sources).
+ * Egress is left open (Mailcow must reach DNS, other mail servers and its update sources). The controller's own
+ * ingress, in the platform namespace, is `controllerIngressPolicy`.
  */
 import { CONTROLLER_POD_LABELS, MAILCOW_POD_LABELS } from "./labels";
 import { MAILCOW_WEB_PORT, type MailEntrypoint, PROXY_LISTENERS } from "./mailcow-endpoints";
@@ -46,6 +47,36 @@ const tcp = (port: number): NetworkPolicyPort => ({ protocol: "TCP", port });
 /** The PROXY listener ports behind the enabled entrypoints, each once, ascending. */
 export function proxyListenerPorts(entrypoints: readonly MailEntrypoint[]): number[] {
   return [...new Set(entrypoints.map((e) => PROXY_LISTENERS[e].port))].sort((a, b) => a - b);
+}
+
+/** Pods allowed to call the controller: every pod of `namespace`, or only those carrying `podLabels`. */
+export interface ControllerPeer {
+  namespace: string;
+  podLabels?: Record<string, string>;
+}
+
+export const CONTROLLER_INGRESS_POLICY = "mail-zone-controller-ingress";
+
+/**
+ * The controller's ingress in the platform namespace, outside the zone's default deny: only the given peers may
+ * open a connection to its port, so a tenant pod cannot even reach the API without a token. No peers: nobody (the
+ * kubelet's probes come from the node, which NetworkPolicies always let through).
+ */
+export function controllerIngressPolicy(peers: readonly ControllerPeer[], port: number): NamedNetworkPolicy {
+  const from = peers.map(
+    (p): NetworkPolicyPeer => ({
+      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: p.namespace } },
+      podSelector: { matchLabels: { ...p.podLabels } },
+    }),
+  );
+  return {
+    name: CONTROLLER_INGRESS_POLICY,
+    spec: {
+      podSelector: { matchLabels: { ...CONTROLLER_POD_LABELS } },
+      policyTypes: ["Ingress"],
+      ingress: from.length === 0 ? [] : [{ from, ports: [tcp(port)] }],
+    },
+  };
 }
 
 export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[] {

@@ -84,6 +84,28 @@ describe("parseZoneConfig", () => {
     ]);
   });
 
+  it("reads who may call the controller, and names a bad entry and a misspelt key", () => {
+    const controller = (allowFrom: unknown) =>
+      JSON.stringify({ enabled: true, image: "c:1", env: { ALLOWED_DOMAIN_SUFFIXES: "*" }, allowFrom });
+    const config = parseZoneConfig({
+      ...required,
+      "mail-zone:controller": controller([{ namespace: "panel", podLabels: { app: "panel" } }]),
+    });
+    expect(config.controller.allowFrom).toEqual([{ namespace: "panel", podLabels: { app: "panel" } }]);
+    expect(parseZoneConfig({ ...required, "mail-zone:controller": controller(undefined) }).controller.allowFrom).toBe(
+      undefined,
+    );
+    const [bad] = problemsOf({ ...required, "mail-zone:controller": controller([{ namespace: "Panel_NS" }]) });
+    expect(bad).toMatch(
+      /^mail-zone:controller\.allowFrom\[0\]\.namespace: got "Panel_NS" — expected a Kubernetes name/,
+    );
+    expect(
+      problemsOf({ ...required, "mail-zone:controller": controller([{ namespace: "panel", podLabel: { app: "x" } }]) }),
+    ).toEqual([
+      'mail-zone:controller.allowFrom[0].podLabel: got {"app":"x"} — expected no such key; did you mean mail-zone:controller.allowFrom[0].podLabels?',
+    ]);
+  });
+
   it("finds the nearest key inside a union's variant and a deeper map", () => {
     expect(
       problemsOf({
