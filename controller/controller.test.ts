@@ -65,9 +65,9 @@ async function startController(runnerDelayMs = 0) {
     logger,
     redact,
   });
-  const { url } = await controller.start();
+  const { url, server } = await controller.start();
   cleanups.push(() => controller.shutdown());
-  return { controller, url, k8s, mailcowDouble, lines };
+  return { controller, url, server, k8s, mailcowDouble, lines };
 }
 
 describe("buildController", () => {
@@ -84,6 +84,12 @@ describe("buildController", () => {
     expect(text).toContain("run finished");
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain(mailcowDouble.apiKey);
+  });
+
+  it("gives a slow client 10 s for its headers and 30 s for the whole request, not Node's 60 s and 300 s", async () => {
+    const { server } = await startController();
+    expect(server.headersTimeout).toBe(10_000);
+    expect(server.requestTimeout).toBe(30_000);
   });
 
   it("aborts a run still going at the shutdown deadline and stops listening", async () => {
