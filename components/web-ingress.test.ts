@@ -5,15 +5,21 @@ import { MAILCOW_SERVICES, MAILCOW_TLS_SECRET, MAILCOW_WEB_PORT } from "./mailco
 import { WebIngress } from "./web-ingress";
 import { ADMIN_ALLOWLIST_MIDDLEWARE, adminSourceRange, type IngressRouteSpec, type WebRoute } from "./web-route-specs";
 
+/** A Go regular expression as JavaScript runs it: the zone's use only a leading `(?i)` that JavaScript lacks. */
+function goRegExp(source: string): RegExp {
+  return source.startsWith("(?i)") ? new RegExp(source.slice(4), "i") : new RegExp(source);
+}
+
 /**
- * Evaluates the subset of Traefik's rule language the zone uses (Host, HostRegexp, PathPrefix, &&, ||, parentheses),
- * so the tests can ask which route a request would take.
+ * Evaluates the subset of Traefik's rule language the zone uses (Host, HostRegexp, PathPrefix, PathRegexp, !, &&, ||,
+ * parentheses), so the tests can ask which route a request would take.
  */
 function matches(rule: string, host: string, path: string): boolean {
-  const tokens = rule.match(/\w+\(`[^`]*`\)|&&|\|\||\(|\)/g) ?? [];
+  const tokens = rule.match(/!|\w+\(`[^`]*`\)|&&|\|\||\(|\)/g) ?? [];
   let i = 0;
   const primary = (): boolean => {
     const token = tokens[i++];
+    if (token === "!") return !primary();
     if (token === "(") {
       const value = or();
       i++; // ")"
@@ -23,6 +29,7 @@ function matches(rule: string, host: string, path: string): boolean {
     if (fn === "Host") return host === arg;
     if (fn === "HostRegexp") return new RegExp(arg).test(host);
     if (fn === "PathPrefix") return path.startsWith(arg);
+    if (fn === "PathRegexp") return goRegExp(arg).test(path);
     throw new Error(`unsupported rule token ${token}`);
   };
   const and = (): boolean => {
@@ -136,6 +143,36 @@ describe("WebIngress", () => {
     expect(chosen?.middlewares).toBeUndefined();
   });
 
+  // nginx decodes (`%2F` too) and resolves dot-segments after Traefik has matched. Traefik matches the decoded path
+  // (before 3.4.1) or a routing path that keeps `%2F` encoded (3.4.1 on): neither form may take an open route.
+  it.each([
+    ["mail.example.com", "/SOGo/../admin"],
+    ["mail.example.com", "/SOGo/%2e%2e/api/v1/get/domain/all"],
+    ["mail.example.com", "/SOGo/%2E./api/v1/get/domain/all"],
+    ["mail.example.com", "/Microsoft-Server-ActiveSync/.%2e/admin"],
+    ["mail.example.com", "/.well-known/..%2fadmin"],
+    ["mail.example.com", "/autodiscover/%2e%2e%2fapi/v1/get/mailbox/all"],
+    ["mail.example.com", "/SOGo/.."],
+    ["mail.example.com", "/SOGo%2F..%2Fadmin"],
+    ["mail.example.com", "/Microsoft-Server-ActiveSync%2f%2e%2e%2fapi/v1/get/domain/all"],
+    ["mta-sts.example.org", "/.well-known/../admin"],
+    ["autoconfig.example.org", "/mail/config-v1.1.xml/%2e%2e/%2e%2e/api/v1/get/domain/all"],
+  ])("sends %s%s, a path climbing out of an open prefix, through the allow-list or nowhere", (host, raw) => {
+    for (const path of [raw, decodeURIComponent(raw)]) {
+      const chosen = routeFor(webRoute().routes, host, path);
+      expect(chosen === undefined || chosen.middlewares !== undefined, path).toBe(true);
+    }
+  });
+
+  it.each([
+    ["/SOGo/so/user@example.com/Mail/0/folderINBOX/12/1.2/report..final.pdf"],
+    ["/SOGo/so/user@example.com/Calendar/personal/.ics"],
+    ["/.well-known/mta-sts.txt"],
+  ])("keeps %s open: dots inside a segment are no climb", (path) => {
+    expect(routeFor(webRoute().routes, "mail.example.com", path)?.middlewares).toBeUndefined();
+    expect(routeFor(webRoute().routes, "mail.example.com", path)).toBeDefined();
+  });
+
   it("does not serve the UI or the API on the client-configuration hosts", () => {
     const routes = webRoute().routes;
     expect(routeFor(routes, "autoconfig.example.org", "/admin")).toBeUndefined();
@@ -178,6 +215,11 @@ describe("WebIngress with the default, empty allow-list", () => {
       expect(routeFor(routes(), "mail.example.com", path)).toBeUndefined();
     },
   );
+
+  it("has no route at all for a path climbing out of webmail", () => {
+    expect(routeFor(routes(), "mail.example.com", "/SOGo/../admin")).toBeUndefined();
+    expect(routeFor(routes(), "mail.example.com", "/SOGo/%2e%2e/api/v1/get/domain/all")).toBeUndefined();
+  });
 
   it("still serves webmail and client configuration to everyone", () => {
     expect(routes().length).toBeGreaterThan(0);

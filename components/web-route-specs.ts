@@ -18,6 +18,16 @@ export const CLIENT_CONFIG_PATH_PREFIXES = ["/mail/config-v1.1.xml", "/autodisco
 /** Paths on the mail host anyone may reach: webmail (SOGo), ActiveSync and client configuration. */
 export const OPEN_PATH_PREFIXES = ["/SOGo", "/Microsoft-Server-ActiveSync", ...CLIENT_CONFIG_PATH_PREFIXES];
 
+/**
+ * A dot-segment (`..`), plain or percent-encoded, anywhere in the path. nginx decodes the path (`%2F` included) and
+ * resolves dot-segments after Traefik has matched it against the open prefixes. Traefik 3.4.1 and later clean `..` and
+ * `%2e%2e` before matching, but they never decode `%2F`, so `/SOGo%2F..%2Fadmin` matched `/SOGo` and nginx served
+ * `/admin`. Traefik 3.3.6–3.4.0 did the same with `/SOGo/%2e%2e/admin`. Such paths match no open route. They fall to
+ * the allow-listed route, or to Traefik's 404 when the allow-list is empty. The pattern catches them in the decoded
+ * path, the raw one, and Traefik's routing path between the two. It is a Go regular expression.
+ */
+export const DOT_SEGMENT_PATH = "(?i)(^|/|%2f)(\\.|%2e){2}(/|%2f|$)";
+
 /** Open routes win over the restricted catch-all whatever their rule lengths. */
 export const OPEN_ROUTE_PRIORITY = 200;
 export const RESTRICTED_ROUTE_PRIORITY = 100;
@@ -83,16 +93,17 @@ export function webRouteSpec(hostname: string, entrypoint: string, adminReachabl
 }
 
 function openRoutes(host: string, nginx: WebRouteService): WebRoute[] {
+  const noDotSegment = `!PathRegexp(\`${DOT_SEGMENT_PATH}\`)`;
   return [
     {
       kind: "Rule",
-      match: `${host} && ${anyPathPrefix(OPEN_PATH_PREFIXES)}`,
+      match: `${host} && ${anyPathPrefix(OPEN_PATH_PREFIXES)} && ${noDotSegment}`,
       priority: OPEN_ROUTE_PRIORITY,
       services: [nginx],
     },
     {
       kind: "Rule",
-      match: `${clientConfigHostsMatch()} && ${anyPathPrefix(CLIENT_CONFIG_PATH_PREFIXES)}`,
+      match: `${clientConfigHostsMatch()} && ${anyPathPrefix(CLIENT_CONFIG_PATH_PREFIXES)} && ${noDotSegment}`,
       priority: OPEN_ROUTE_PRIORITY,
       services: [nginx],
     },
