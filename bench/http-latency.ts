@@ -113,7 +113,9 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
     await load(subject.url, subject.headers, options.rate, warm);
     // The floor answers what a warm enable answers, byte for byte.
     const answer = await fetch(subject.url, { method: "POST", headers: subject.headers, body: "{}" });
-    child.send(`floor ${await answer.text()}`);
+    const answerText = await answer.text();
+    if (answer.status !== 202) throw new Error(`the warm enable answered ${answer.status}: ${answerText}`);
+    child.send(`floor ${answerText}`);
     await child.next("floor", 10_000);
     await load(floor.url, floor.headers, options.rate, warm);
     const phase = (options.seconds * 1000) / PAIRS;

@@ -22,6 +22,8 @@ describe("enable", () => {
     const w = await world();
     const accepted = await w.reconciler.requestEnable("shop");
     expect(accepted.status).toBe("pending");
+    // The answer says a run is coming (it begins on the next turn of the event loop), so a panel keeps polling.
+    expect(accepted.run).toMatchObject({ state: "queued", desired: "enabled" });
     await w.reconciler.idle();
 
     expect(MAIL_KEYS(w.annotations("tenant-shop"))).toEqual({

@@ -711,7 +711,8 @@ export class Reconciler {
         startedAt: new Date(live.startedAt).toISOString(),
       };
     }
-    if (this.queue.isQueued(slug)) {
+    // Taken by the queue but not begun (it begins on the next turn), or due again after the current run.
+    if (this.queue.isQueued(slug) || this.queue.isRunning(slug)) {
       return {
         state: "queued",
         desired: this.states.peek(slug)?.desired ?? null,

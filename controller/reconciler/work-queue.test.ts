@@ -89,6 +89,7 @@ describe("CoalescingQueue", () => {
     });
     q.enqueue("a");
     q.enqueue("b");
+    await new Promise((r) => setImmediate(r)); // a's run begins on this turn; b waits for the slot
     q.stop();
     expect(await q.drain(5)).toBe(false);
     await q.abortAll();
@@ -135,6 +136,18 @@ describe("CoalescingQueue", () => {
     await q.idle();
     expect(runs).toEqual([]);
     expect(q.running()).toBe(0);
+  });
+
+  it("does not begin a run taken just before stop, and still goes idle", async () => {
+    const runs: string[] = [];
+    const q = new CoalescingQueue(1, async (k) => {
+      runs.push(k);
+    });
+    q.enqueue("a");
+    q.stop();
+    expect(await q.drain(1000)).toBe(true);
+    await q.idle();
+    expect(runs).toEqual([]);
   });
 
   it("reports a worker's exception and keeps going", async () => {

@@ -70,6 +70,9 @@ async function main(): Promise<void> {
   let floorAnswer: unknown = {};
   if (process.env.CHILD_BARE === "1") {
     const bare = express();
+    // As the controller's app is set (controller/http/app.ts), so neither reference route does work it does not.
+    bare.disable("x-powered-by");
+    bare.set("etag", false);
     bare.post("/bare", (_req, res) => {
       res.status(202).json({});
     });
@@ -88,8 +91,12 @@ async function main(): Promise<void> {
     void (async () => {
       const command = line.trim();
       if (command.startsWith("floor ")) {
-        floorAnswer = JSON.parse(command.slice("floor ".length));
-        emit({ event: "floor" });
+        try {
+          floorAnswer = JSON.parse(command.slice("floor ".length));
+          emit({ event: "floor" });
+        } catch (err) {
+          emit({ event: "floor-refused", error: String(err) });
+        }
       } else if (command === "memory") {
         const gc = (globalThis as { gc?: () => void }).gc;
         for (let i = 0; i < 3; i++) {
