@@ -58,10 +58,30 @@ export function isFqdn(value: string): boolean {
 
 export const fqdn = described("a lowercase fully qualified domain name like mail.example.com", isFqdn);
 export const dnsLabel = described("a Kubernetes name: lowercase letters, digits and '-', at most 63", isDnsLabel);
+const isDnsSubdomain = (v: string) => v.length <= 253 && v.split(".").every((l) => DNS_LABEL.test(l));
 export const dnsSubdomain = described(
   "a Kubernetes object name: lowercase letters, digits, '-' and '.'",
-  (v) => v.length <= 253 && v.split(".").every((l) => DNS_LABEL.test(l)),
+  isDnsSubdomain,
 );
+
+/** A label's name, and a non-empty value: at most 63 of letters, digits, '-', '_', '.', alphanumeric at both ends. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** A Kubernetes label key: `name` or `prefix/name`, the prefix a DNS subdomain (Kubernetes' own rule). */
+export function isLabelKey(key: string): boolean {
+  const parts = key.split("/");
+  if (parts.length > 2) return false;
+  const name = parts.at(-1) ?? "";
+  return LABEL_NAME.test(name) && (parts.length === 1 || isDnsSubdomain(parts[0]));
+}
+
+/** Labels to select pods by, checked as Kubernetes checks them, so a bad one is named here, not at `pulumi up`. */
 export const labelMap = z
-  .record(z.string().min(1), z.string())
+  .record(
+    described("a label key: a name of letters, digits, '-', '_', '.' (at most 63), optionally prefix/name", isLabelKey),
+    described(
+      "a label value: empty, or at most 63 of letters, digits, '-', '_', '.'",
+      (v) => v === "" || LABEL_NAME.test(v),
+    ),
+  )
   .refine((m) => Object.keys(m).length > 0, { error: "expected at least one label" });

@@ -106,6 +106,24 @@ describe("parseZoneConfig", () => {
     ]);
   });
 
+  it("names a pod label Kubernetes would refuse, in Traefik's selector and in the controller's peers", () => {
+    const [key] = problemsOf({
+      ...required,
+      "mail-zone:traefik": JSON.stringify({ podSelector: { "app name": "x" } }),
+    });
+    expect(key).toMatch(/^mail-zone:traefik\.podSelector\.app name: got the key "app name" — expected a label key/);
+    const controller = JSON.stringify({
+      enabled: true,
+      image: "c:1",
+      env: { ALLOWED_DOMAIN_SUFFIXES: "*" },
+      allowFrom: [{ namespace: "panel", podLabels: { app: "panel ui" } }],
+    });
+    const [value] = problemsOf({ ...required, "mail-zone:controller": controller });
+    expect(value).toMatch(
+      /^mail-zone:controller\.allowFrom\[0\]\.podLabels\.app: got "panel ui" — expected a label value/,
+    );
+  });
+
   it("finds the nearest key inside a union's variant and a deeper map", () => {
     expect(
       problemsOf({

@@ -279,6 +279,15 @@ export function parseZoneConfig(
       }
       continue;
     }
+    if (issue.code === "invalid_key") {
+      // A map's key (a pod label's name) is what is wrong: name it, with the key schema's own expectation.
+      const inner = issue.issues[0] as z.core.$ZodIssue | undefined;
+      const key = JSON.stringify(String(issue.path.at(-1)));
+      problems.push(
+        `${formatPath(project, issue.path)}: got the key ${key} — ${inner ? expectation(inner) : "expected another key"}`,
+      );
+      continue;
+    }
     let expected = expectation(issue);
     if (issue.code === "invalid_union" && top === "dns") {
       expected = `expected one of ${DNS_PROVIDERS.map((p) => JSON.stringify(p)).join(", ")}`;
