@@ -40,11 +40,17 @@ interface LoadResult {
   sent: number;
 }
 
+/** A route under load: where, and the headers each request carries. */
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+}
+
 /** The load generator: one worker thread for every phase, so its connections and code stay warm between phases. */
 class LoadGenerator {
   private readonly worker = new Worker(path.join(__dirname, "load-worker.mjs"));
 
-  run(url: string, headers: Record<string, string>, rate: number, durationMs: number): Promise<LoadResult> {
+  run({ url, headers }: Target, rate: number, durationMs: number): Promise<LoadResult> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
@@ -102,22 +108,22 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
     const listening = await child.next("listening", 60_000);
     await child.next("started", 30_000);
     const json = { "Content-Type": "application/json", "Content-Length": "2" };
-    const subject = {
+    const subject: Target = {
       url: `http://127.0.0.1:${listening.port}/sites/shop/mail/enable`,
       headers: { ...json, Authorization: `Bearer ${TEST_TOKENS[0]}` },
     };
-    const bare = { url: `http://127.0.0.1:${listening.barePort}/bare`, headers: json };
-    const floor = { url: `http://127.0.0.1:${listening.barePort}/floor`, headers: json };
+    const bare: Target = { url: `http://127.0.0.1:${listening.barePort}/bare`, headers: json };
+    const floor: Target = { url: `http://127.0.0.1:${listening.barePort}/floor`, headers: json };
     const warm = options.warmupSeconds * 1000;
-    await load(bare.url, bare.headers, options.rate, warm);
-    await load(subject.url, subject.headers, options.rate, warm);
+    await load(bare, options.rate, warm);
+    await load(subject, options.rate, warm);
     // The floor answers what a warm enable answers, byte for byte.
     const answer = await fetch(subject.url, { method: "POST", headers: subject.headers, body: "{}" });
     const answerText = await answer.text();
     if (answer.status !== 202) throw new Error(`the warm enable answered ${answer.status}: ${answerText}`);
     child.send(`floor ${answerText}`);
     await child.next("floor", 10_000);
-    await load(floor.url, floor.headers, options.rate, warm);
+    await load(floor, options.rate, warm);
     const phase = (options.seconds * 1000) / PAIRS;
     const bareRuns: LoadResult[] = [];
     const floorRuns: LoadResult[] = [];
@@ -125,11 +131,11 @@ export async function benchHttp(options: HttpOptions = HTTP_DEFAULTS): Promise<B
     let kubernetesRequests = 0;
     let mailcowRequests = 0;
     for (let i = 0; i < PAIRS; i++) {
-      bareRuns.push(await load(bare.url, bare.headers, options.rate, phase));
-      floorRuns.push(await load(floor.url, floor.headers, options.rate, phase));
+      bareRuns.push(await load(bare, options.rate, phase));
+      floorRuns.push(await load(floor, options.rate, phase));
       const before = doubles.k8s.requests.length;
       const mailcowBefore = doubles.mailcow.requests.length;
-      subjectRuns.push(await load(subject.url, subject.headers, options.rate, phase));
+      subjectRuns.push(await load(subject, options.rate, phase));
       kubernetesRequests += doubles.k8s.requests.length - before;
       mailcowRequests += doubles.mailcow.requests.length - mailcowBefore;
     }

@@ -310,14 +310,15 @@ export class ControllerDeployment extends pulumi.ComponentResource {
       parent,
     );
 
-    const ingress = pulumi
-      .output(ns)
-      .apply((platform) => controllerIngressPolicy(args.allowFrom ?? [{ namespace: platform }], CONTROLLER_PORT));
     new k8s.networking.v1.NetworkPolicy(
       `${name}-ingress`,
       {
         metadata: { name: CONTROLLER_INGRESS_POLICY, namespace: ns, labels },
-        spec: ingress.apply((policy) => policy.spec),
+        spec: pulumi
+          .output(ns)
+          .apply(
+            (platform) => controllerIngressPolicy(args.allowFrom ?? [{ namespace: platform }], CONTROLLER_PORT).spec,
+          ),
       },
       parent,
     );

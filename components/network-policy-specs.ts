@@ -44,6 +44,15 @@ export interface NetworkPolicyInputs {
 
 const tcp = (port: number): NetworkPolicyPort => ({ protocol: "TCP", port });
 
+/**
+ * The pods of one namespace carrying `podLabels` (none: all of them). The namespace is matched by the name label the
+ * API server sets, which a tenant cannot change.
+ */
+const podsIn = (namespace: string, podLabels: Record<string, string> = {}): NetworkPolicyPeer => ({
+  namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } },
+  podSelector: { matchLabels: { ...podLabels } },
+});
+
 /** The PROXY listener ports behind the enabled entrypoints, each once, ascending. */
 export function proxyListenerPorts(entrypoints: readonly MailEntrypoint[]): number[] {
   return [...new Set(entrypoints.map((e) => PROXY_LISTENERS[e].port))].sort((a, b) => a - b);
@@ -63,12 +72,7 @@ export const CONTROLLER_INGRESS_POLICY = "mail-zone-controller-ingress";
  * kubelet's probes come from the node, which NetworkPolicies always let through).
  */
 export function controllerIngressPolicy(peers: readonly ControllerPeer[], port: number): NamedNetworkPolicy {
-  const from = peers.map(
-    (p): NetworkPolicyPeer => ({
-      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: p.namespace } },
-      podSelector: { matchLabels: { ...p.podLabels } },
-    }),
-  );
+  const from = peers.map((p) => podsIn(p.namespace, p.podLabels));
   return {
     name: CONTROLLER_INGRESS_POLICY,
     spec: {
@@ -81,10 +85,7 @@ export function controllerIngressPolicy(peers: readonly ControllerPeer[], port: 
 
 export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[] {
   const mailcow = { matchLabels: { ...MAILCOW_POD_LABELS } };
-  const traefik: NetworkPolicyPeer = {
-    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: input.traefikNamespace } },
-    podSelector: { matchLabels: { ...input.traefikPodSelector } },
-  };
+  const traefik = podsIn(input.traefikNamespace, input.traefikPodSelector);
   return [
     { name: "default-deny-ingress", spec: { podSelector: {}, policyTypes: ["Ingress"] } },
     {
@@ -111,12 +112,7 @@ export function networkPolicies(input: NetworkPolicyInputs): NamedNetworkPolicy[
         policyTypes: ["Ingress"],
         ingress: [
           {
-            from: [
-              {
-                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: input.platformNamespace } },
-                podSelector: { matchLabels: { ...CONTROLLER_POD_LABELS } },
-              },
-            ],
+            from: [podsIn(input.platformNamespace, CONTROLLER_POD_LABELS)],
             ports: [tcp(MAILCOW_WEB_PORT)],
           },
         ],
