@@ -147,6 +147,24 @@ describe("the mail flow over HTTP", () => {
     expect(world.mailcow.count({ route: "edit/domain" })).toBe(1);
   });
 
+  it("answers a repeated status alike, as JSON, and a changed site with what changed", async () => {
+    const { world, app, auth } = await setup();
+    await request(app).post("/sites/shop/mail/enable").set(auth).send({});
+    await world.reconciler.idle();
+    const first = await request(app).get("/sites/shop/mail/status").set(auth);
+    const again = await request(app).get("/sites/shop/mail/status").set(auth);
+    expect(first.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(again.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(again.text).toBe(first.text);
+    expect(first.body).toMatchObject({ enabled: true, status: "ready", run: null });
+    // The kept answer must not outlive the state it shows.
+    const disabled = await request(app).post("/sites/shop/mail/disable").set(auth).send({});
+    expect(disabled.body).toMatchObject({ enabled: false, status: "disabling" });
+    await world.reconciler.idle();
+    const after = await request(app).get("/sites/shop/mail/status").set(auth);
+    expect(after.body).toMatchObject({ enabled: false, status: "disabled", run: null });
+  });
+
   it("refuses a mailbox while mail is off", async () => {
     const { app, auth } = await setup();
     const res = await request(app)

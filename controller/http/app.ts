@@ -10,6 +10,7 @@ import { createRedactor, type Redactor, withSecrets } from "../redact";
 import type { SiteDirectory } from "../sites/site";
 import { bearerAuth } from "./auth";
 import { type ErrorLogger, errorHandler, HttpError, validationError } from "./errors";
+import { frozenJsonBytes } from "./json-answer";
 import type { ControllerMetrics } from "./metrics";
 import { buildOpenApi, openApiPath } from "./openapi";
 import { buildRoutes, type RouteSpec } from "./routes";
@@ -114,7 +115,11 @@ export function createApp(deps: AppDeps): ControllerApp {
         res.status(result.status);
         if (result.text) res.type(result.text.contentType).send(result.text.body);
         else if (result.body === undefined) res.end();
-        else res.json(result.body);
+        else {
+          const bytes = frozenJsonBytes(result.body);
+          if (bytes) res.set("Content-Type", "application/json; charset=utf-8").send(bytes);
+          else res.json(result.body);
+        }
       } catch (err) {
         next(err);
       }

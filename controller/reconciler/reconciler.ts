@@ -36,12 +36,13 @@ import {
 import type { StackConfig, StackRunner } from "../stacks/stack-runner";
 import { type BackoffPolicy, backoffDelay } from "./backoff";
 import { type Converged, type Desired, SiteConverger } from "./converge";
-import { type DnsCheckOutcome, DnsCheckScheduler, type DnsReport } from "./dns-check-scheduler";
-import type { DnsCheckPolicy, DnsRecordChecker, RecordCheck } from "./dns-verification";
+import { type DnsCheckOutcome, DnsCheckScheduler } from "./dns-check-scheduler";
+import type { DnsCheckPolicy, DnsRecordChecker } from "./dns-verification";
 import { classifyFailure, RequestRejected } from "./failure";
 import { KeyLock } from "./key-lock";
 import { type LiveRun, SiteStates } from "./site-state";
 import { StackSlots, slotLimitedRunner } from "./stack-slots";
+import { type DnsRecordView, type MailStatusView, type RunView, StatusViews } from "./status-views";
 import { CoalescingQueue } from "./work-queue";
 
 export type { Desired } from "./converge";
@@ -95,45 +96,7 @@ export interface ReconcilerDeps {
   dnsChecker?: DnsRecordChecker | null;
 }
 
-export interface RunView {
-  state: "queued" | "running" | "retrying";
-  /** What the run works toward. */
-  desired: Desired | null;
-  attempt: number;
-  done: number;
-  total: number;
-  startedAt: string | null;
-}
-
-export interface DnsRecordView extends MailDnsRecord {
-  /**
-   * With DNS checks: `verified` (the authoritative servers answer it), `failed` (they answer something else),
-   * `pending` (not there yet, not checked yet, or a run is due). Without checks, or for a `ready` site not checked
-   * since the controller started: `published` (in the DNS provider) or `manual` (publish it by hand).
-   */
-  state: "published" | "manual" | "pending" | "verified" | "failed";
-  /** What the last check found (DNS checks only). */
-  detail?: string;
-}
-
-export interface MailStatusView {
-  slug: string;
-  enabled: boolean;
-  provider: string;
-  domain: string;
-  status: MailStatus;
-  lastError: string;
-  dns: {
-    provider: "cloudflare" | "manual";
-    records: readonly DnsRecordView[];
-    /** When the records were last checked at the authoritative servers (null: not since the controller started). */
-    checkedAt: string | null;
-    /** While the checks continue: the next one, and when the site goes to `error` if they have not verified. */
-    nextCheckAt: string | null;
-    deadline: string | null;
-  };
-  run: RunView | null;
-}
+export type { DnsRecordView, MailStatusView, RunView } from "./status-views";
 
 const TAKEN_DOWN: ReadonlySet<MailStatus> = new Set(["disabling", "disabled", "purging", "purged"]);
 
@@ -173,16 +136,8 @@ export class Reconciler {
   private readonly locks = new KeyLock();
   /** Every site's state: written here only. */
   private readonly states = new SiteStates();
-  /** Record views by the records array they show (a run's new records are a new array; see `recordViews`). */
-  private readonly recordViewCache = new WeakMap<
-    readonly MailDnsRecord[],
-    {
-      state: DnsRecordView["state"];
-      checked: DnsReport | undefined;
-      verifying: boolean;
-      views: readonly DnsRecordView[];
-    }
-  >();
+  /** The views answers show, kept while unchanged (status-views.ts). */
+  private readonly views = new StatusViews();
   private readonly ownership: DomainOwnership;
   private readonly policy: DomainPolicy;
   private readonly converger: SiteConverger;
@@ -635,7 +590,7 @@ export class Reconciler {
           "client-configuration names); mail sent to the domain bounces while its MX still points here"
         : undefined;
     const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
-    return {
+    return this.views.keep({
       slug: site.slug,
       enabled: mail.enabled,
       provider: mail.provider || MAIL_PROVIDER,
@@ -644,39 +599,14 @@ export class Reconciler {
       lastError: mismatch ? mismatchError : mail.lastError,
       dns: {
         provider,
-        records: this.recordViews(records, recordState, checked, verification !== undefined),
+        records: this.views.records(records, recordState, checked, verification !== undefined),
         checkedAt: iso(checked?.checkedAt),
         nextCheckAt: iso(verification?.nextCheckAt),
         deadline: iso(verification?.deadline),
         ...(manualTakeDown ? { notice: manualTakeDown } : {}),
       },
       run: this.runView(site.slug),
-    };
-  }
-
-  /**
-   * The records as a status shows them, kept while what they are made of stays the same, so a status poll or a
-   * repeated enable builds none. Measured under the HTTP benchmark's load, these per-request copies were most of what
-   * survived each scavenge (0.5 MB against 4 KB without them). Frozen, since every answer shares them.
-   */
-  private recordViews(
-    records: readonly MailDnsRecord[],
-    state: DnsRecordView["state"],
-    checked: DnsReport | undefined,
-    verifying: boolean,
-  ): readonly DnsRecordView[] {
-    const kept = this.recordViewCache.get(records);
-    if (kept && kept.state === state && kept.checked === checked && kept.verifying === verifying) return kept.views;
-    const views = Object.freeze(
-      records.map((r, i): DnsRecordView => {
-        const check = checked ? checkFor(checked.records, r, i) : undefined;
-        if (check) return Object.freeze({ ...r, state: check.state, detail: check.detail });
-        if (verifying) return Object.freeze({ ...r, state: "pending", detail: "not checked yet" });
-        return Object.freeze({ ...r, state });
-      }),
-    );
-    this.recordViewCache.set(records, { state, checked, verifying, views });
-    return views;
+    });
   }
 
   /** After a restart the records are rebuilt once from Mailcow's DKIM key, then served from memory. */
@@ -780,12 +710,4 @@ export class Reconciler {
   private safe(err: unknown): string {
     return shortMessage(errorMessage(err), this.redact, 1024);
   }
-}
-
-/** The check of `record` in a report made for the same list (same index), else found by name, type and purpose. */
-function checkFor(checks: readonly RecordCheck[], record: MailDnsRecord, index: number): RecordCheck | undefined {
-  const same = (c: RecordCheck | undefined) =>
-    c !== undefined && c.type === record.type && c.purpose === record.purpose && c.name === record.name.toLowerCase();
-  if (same(checks[index])) return checks[index];
-  return checks.find(same);
 }
