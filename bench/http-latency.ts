@@ -28,7 +28,7 @@ export interface HttpOptions {
  * Forty seconds of warm-up per target (8,000 requests), so each is measured as a long-running controller serves:
  * after ten, V8 was still optimising the enable's longer code path during the measured phases (`--trace-opt` counted
  * 45-120 compilations there, each a 1.5-4 ms stretch of CPU at the same offsets run after run, landing on whichever
- * request was in flight); after forty, 12-15. The bare route's short path is optimised within seconds either way.
+ * request was in flight); after forty, 12-18. The bare route's short path is optimised within seconds either way.
  */
 export const HTTP_DEFAULTS: HttpOptions = { rate: 200, seconds: 12, warmupSeconds: 40, runnerMs: 200 };
 

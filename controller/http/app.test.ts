@@ -157,6 +157,10 @@ describe("the mail flow over HTTP", () => {
     expect(again.headers["content-type"]).toBe("application/json; charset=utf-8");
     expect(again.text).toBe(first.text);
     expect(first.body).toMatchObject({ enabled: true, status: "ready", run: null });
+    // What makes the bytes kept: the reconciler answers an unchanged site with the same frozen view.
+    const view = await world.reconciler.status("shop");
+    expect(await world.reconciler.status("shop")).toBe(view);
+    expect(Object.isFrozen(view.dns.records)).toBe(true);
     // The kept answer must not outlive the state it shows.
     const disabled = await request(app).post("/sites/shop/mail/disable").set(auth).send({});
     expect(disabled.body).toMatchObject({ enabled: false, status: "disabling" });

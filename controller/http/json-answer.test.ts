@@ -21,6 +21,7 @@ describe("frozenJsonBytes", () => {
   it("keeps non-ASCII text intact, counted in bytes", () => {
     const body = deepFreeze({ lastError: "Mailcow answered „nein“ — 500" });
     const bytes = frozenJsonBytes(body);
+    expect(bytes).toBeInstanceOf(Buffer);
     expect(bytes?.length).toBe(Buffer.byteLength(JSON.stringify(body)));
     expect(JSON.parse(bytes?.toString("utf8") ?? "")).toEqual(body);
   });
@@ -39,6 +40,7 @@ describe("frozenJsonBytes", () => {
 
   it("keeps the bytes in a buffer of their own, not a slice of Buffer's shared pool", () => {
     const bytes = frozenJsonBytes(deepFreeze({ small: "x" }));
+    expect(bytes).toBeInstanceOf(Buffer);
     expect(bytes?.buffer.byteLength).toBe(bytes?.length);
   });
 });

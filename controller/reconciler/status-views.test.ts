@@ -44,24 +44,36 @@ describe("StatusViews", () => {
     expect(views.keep(viewOf(views, "shop"))).toBe(first);
   });
 
-  it("answers with a new view when anything shown changes, however deep", () => {
-    const views = new StatusViews();
-    const first = views.keep(viewOf(views, "shop"));
-    const progressed = views.keep(
-      viewOf(views, "shop", {
-        run: { state: "running", desired: "enabled", attempt: 1, done: 1, total: 4, startedAt: "2026-12-01T00:00:00Z" },
-      }),
-    );
-    expect(progressed).not.toBe(first);
-    expect(progressed.run?.done).toBe(1);
-    const failed = views.keep(viewOf(views, "shop", { status: "error", lastError: "Mailcow answered 500" }));
-    expect(failed).not.toBe(progressed);
-    expect(failed.lastError).toBe("Mailcow answered 500");
-    const noticed = viewOf(views, "shop");
-    noticed.dns = { ...noticed.dns, notice: "remove the records you published by hand" };
-    expect(views.keep(noticed)).not.toBe(failed);
-    expect(views.keep(viewOf(views, "shop", { run: null })).run).toBeNull();
-  });
+  // Each change alone, against the unchanged view: a comparison that skipped any one of these would answer stale.
+  const changes: Array<[string, (v: MailStatusView) => MailStatusView]> = [
+    ["the status", (v) => ({ ...v, status: "error" })],
+    ["the last error", (v) => ({ ...v, lastError: "Mailcow answered 500" })],
+    ["whether mail is on", (v) => ({ ...v, enabled: false })],
+    ["the domain", (v) => ({ ...v, domain: "other.example" })],
+    ["the DNS provider", (v) => ({ ...v, dns: { ...v.dns, provider: "cloudflare" } })],
+    ["the records", (v) => ({ ...v, dns: { ...v.dns, records: v.dns.records.slice(1) } })],
+    ["the last check", (v) => ({ ...v, dns: { ...v.dns, checkedAt: "2026-12-01T00:00:00.000Z" } })],
+    ["the next check", (v) => ({ ...v, dns: { ...v.dns, nextCheckAt: "2026-12-01T00:00:30.000Z" } })],
+    ["the deadline", (v) => ({ ...v, dns: { ...v.dns, deadline: "2026-12-01T00:15:00.000Z" } })],
+    ["a notice", (v) => ({ ...v, dns: { ...v.dns, notice: "remove the records you published by hand" } })],
+    ["no run any more", (v) => ({ ...v, run: null })],
+    ["the run's state", (v) => ({ ...v, run: v.run && { ...v.run, state: "running" } })],
+    ["the run's progress", (v) => ({ ...v, run: v.run && { ...v.run, done: 1 } })],
+    ["the run's attempt", (v) => ({ ...v, run: v.run && { ...v.run, attempt: 2 } })],
+    ["the run's start", (v) => ({ ...v, run: v.run && { ...v.run, startedAt: "2026-12-01T00:00:00.000Z" } })],
+  ];
+  for (const [what, change] of changes) {
+    it(`answers with a new view when ${what} changes, and with a new one again when it changes back`, () => {
+      const views = new StatusViews();
+      const before = views.keep(viewOf(views, "shop"));
+      const changed = views.keep(change(viewOf(views, "shop")));
+      expect(changed).not.toBe(before);
+      expect(sameValue(changed, before)).toBe(false);
+      const back = views.keep(viewOf(views, "shop"));
+      expect(back).not.toBe(changed);
+      expect(sameValue(back, before)).toBe(true);
+    });
+  }
 
   it("hands out views frozen all the way down, records and their chunks included", () => {
     const views = new StatusViews();

@@ -1,7 +1,7 @@
 /**
- * The status a site's answers show, and the views kept so that answering again builds nothing new: a repeated enable
- * or a status poll of an unchanged site gets the very object the previous answer had, so the HTTP layer serialises
- * it once (`controller/http/json-answer.ts`). Every view handed out is frozen all the way down, because answers
+ * The status a site's answers show, and the views kept so that answering again serialises nothing: a repeated enable
+ * or a status poll of an unchanged site builds its view, finds it equal to the kept one and answers with the very
+ * object the previous answer had, whose bytes the HTTP layer made once (`controller/http/json-answer.ts`). Every view handed out is frozen all the way down, because answers
  * share it and its bytes are kept.
  *
  * Measured under the HTTP benchmark's load: the records' per-answer copies were most of what survived each scavenge,
@@ -14,45 +14,47 @@ import type { DnsReport } from "./dns-check-scheduler";
 import type { RecordCheck } from "./dns-verification";
 
 export interface RunView {
-  state: "queued" | "running" | "retrying";
+  readonly state: "queued" | "running" | "retrying";
   /** What the run works toward. */
-  desired: Desired | null;
-  attempt: number;
-  done: number;
-  total: number;
-  startedAt: string | null;
+  readonly desired: Desired | null;
+  readonly attempt: number;
+  readonly done: number;
+  readonly total: number;
+  readonly startedAt: string | null;
 }
 
-export interface DnsRecordView extends MailDnsRecord {
+/** Read-only all the way down: answers share a view, and its bytes are kept. */
+export interface DnsRecordView extends Readonly<Omit<MailDnsRecord, "chunks">> {
+  readonly chunks?: readonly string[];
   /**
    * With DNS checks: `verified` (the authoritative servers answer it), `failed` (they answer something else),
    * `pending` (not there yet, not checked yet, or a run is due). Without checks, or for a `ready` site not checked
    * since the controller started: `published` (in the DNS provider) or `manual` (publish it by hand).
    */
-  state: "published" | "manual" | "pending" | "verified" | "failed";
+  readonly state: "published" | "manual" | "pending" | "verified" | "failed";
   /** What the last check found (DNS checks only). */
-  detail?: string;
+  readonly detail?: string;
 }
 
 export interface MailStatusView {
-  slug: string;
-  enabled: boolean;
-  provider: string;
-  domain: string;
-  status: MailStatus;
-  lastError: string;
-  dns: {
-    provider: "cloudflare" | "manual";
-    records: readonly DnsRecordView[];
+  readonly slug: string;
+  readonly enabled: boolean;
+  readonly provider: string;
+  readonly domain: string;
+  readonly status: MailStatus;
+  readonly lastError: string;
+  readonly dns: {
+    readonly provider: "cloudflare" | "manual";
+    readonly records: readonly DnsRecordView[];
     /** When the records were last checked at the authoritative servers (null: not since the controller started). */
-    checkedAt: string | null;
+    readonly checkedAt: string | null;
     /** While the checks continue: the next one, and when the site goes to `error` if they have not verified. */
-    nextCheckAt: string | null;
-    deadline: string | null;
+    readonly nextCheckAt: string | null;
+    readonly deadline: string | null;
     /** Manual DNS with mail off: what to take down by hand. */
-    notice?: string;
+    readonly notice?: string;
   };
-  run: RunView | null;
+  readonly run: RunView | null;
 }
 
 /** How many sites' last views are kept (most recently answered first); each is ~0.5 KB plus its ~2.3 KB of bytes. */
@@ -86,7 +88,7 @@ export class StatusViews {
     const views = Object.freeze(
       records.map((r, i): DnsRecordView => {
         const check = checked ? checkFor(checked.records, r, i) : undefined;
-        const shown = r.chunks ? { ...r, chunks: Object.freeze([...r.chunks]) as string[] } : { ...r };
+        const shown = r.chunks ? { ...r, chunks: Object.freeze([...r.chunks]) } : { ...r };
         if (check) return Object.freeze({ ...shown, state: check.state, detail: check.detail });
         if (verifying) return Object.freeze({ ...shown, state: "pending", detail: "not checked yet" });
         return Object.freeze({ ...shown, state });
