@@ -1,8 +1,8 @@
 /**
  * The status a site's answers show, and the views kept so that answering again serialises nothing: a repeated enable
  * or a status poll of an unchanged site builds its view, finds it equal to the kept one and answers with the very
- * object the previous answer had, whose bytes the HTTP layer made once (`controller/http/json-answer.ts`). Every view handed out is frozen all the way down, because answers
- * share it and its bytes are kept.
+ * object the previous answer had, whose bytes the HTTP layer made once (`controller/http/json-answer.ts`). Every
+ * view handed out is frozen all the way down, because answers share it and its bytes are kept.
  *
  * Measured under the HTTP benchmark's load: the records' per-answer copies were most of what survived each scavenge,
  * and serialising the ~2.3 KB status was a quarter of what an enable allocated (docs/decisions/0163).
@@ -88,7 +88,8 @@ export class StatusViews {
     const views = Object.freeze(
       records.map((r, i): DnsRecordView => {
         const check = checked ? checkFor(checked.records, r, i) : undefined;
-        const shown = r.chunks ? { ...r, chunks: Object.freeze([...r.chunks]) } : { ...r };
+        // Each branch below copies the record; only the chunks array inside it needs a frozen copy of its own.
+        const shown = r.chunks ? { ...r, chunks: Object.freeze([...r.chunks]) } : r;
         if (check) return Object.freeze({ ...shown, state: check.state, detail: check.detail });
         if (verifying) return Object.freeze({ ...shown, state: "pending", detail: "not checked yet" });
         return Object.freeze({ ...shown, state });
