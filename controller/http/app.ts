@@ -11,6 +11,7 @@ import type { SiteDirectory } from "../sites/site";
 import { bearerAuth } from "./auth";
 import { type ErrorLogger, errorHandler, HttpError, validationError } from "./errors";
 import { frozenJsonBytes } from "./json-answer";
+import { bodyLimitBytes, jsonBody } from "./json-body";
 import type { ControllerMetrics } from "./metrics";
 import { buildOpenApi, openApiPath } from "./openapi";
 import { buildRoutes, type RouteSpec } from "./routes";
@@ -83,7 +84,7 @@ export function createApp(deps: AppDeps): ControllerApp {
   });
 
   const auth = bearerAuth(deps.tokens);
-  const json = express.json({ limit: deps.bodyLimit, strict: true, type: "application/json" });
+  const json = jsonBody({ limitBytes: bodyLimitBytes(deps.bodyLimit) });
   const byPath = new Map<string, RouteSpec[]>();
 
   for (const route of routes) {
