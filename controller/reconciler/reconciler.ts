@@ -123,6 +123,11 @@ export function needsRun(mail: MailState): boolean {
   return mail.enabled || unfinished(mail);
 }
 
+/** An instant as the API shows it; module-level, since tsx names each closure it creates, at a cost per answer. */
+function isoTime(t: number | null | undefined): string | null {
+  return t === null || t === undefined ? null : new Date(t).toISOString();
+}
+
 /**
  * Runs in flight per stack slot: while `maxParallelRuns` runs are at their stack step, as many more do their Mailcow
  * steps and status writes, so each freed slot is taken at once (stack-slots.ts).
@@ -589,7 +594,6 @@ export class Reconciler {
         ? `mail is off: remove the records you published by hand for ${mail.domain} (MX, SPF, DKIM, DMARC and the ` +
           "client-configuration names); mail sent to the domain bounces while its MX still points here"
         : undefined;
-    const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
     return this.views.keep({
       slug: site.slug,
       enabled: mail.enabled,
@@ -600,9 +604,9 @@ export class Reconciler {
       dns: {
         provider,
         records: this.views.records(records, recordState, checked, verification !== undefined),
-        checkedAt: iso(checked?.checkedAt),
-        nextCheckAt: iso(verification?.nextCheckAt),
-        deadline: iso(verification?.deadline),
+        checkedAt: isoTime(checked?.checkedAt),
+        nextCheckAt: isoTime(verification?.nextCheckAt),
+        deadline: isoTime(verification?.deadline),
         ...(manualTakeDown ? { notice: manualTakeDown } : {}),
       },
       run: this.runView(site.slug),
@@ -638,7 +642,7 @@ export class Reconciler {
         attempt: live.attempt,
         done: live.done,
         total: live.total,
-        startedAt: new Date(live.startedAt).toISOString(),
+        startedAt: isoTime(live.startedAt),
       };
     }
     // Taken by the queue but not begun (it begins on the next turn), or due again after the current run.
