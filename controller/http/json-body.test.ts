@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
@@ -117,14 +118,83 @@ describe("jsonBody", () => {
     };
     const plain = await read({ ...json, "Content-Length": "8" }, '{"a": 1}');
     expect(plain).toEqual({ outcome: { status: 200, text: '{"body":{"a":1}}' }, fallback: 0 });
+    for (const type of ["application/json; charset=utf-8", 'Application/JSON;charset="UTF-8"']) {
+      expect((await read({ "Content-Type": type, "Content-Length": "2" }, "{}")).fallback, type).toBe(0);
+    }
     const atLimit = "x".repeat(LIMIT - 8);
     expect((await read({ ...json, "Content-Length": String(LIMIT) }, `{"a":"${atLimit}"}`)).fallback).toBe(0);
 
     const overLimit = await read({ ...json, "Content-Length": String(LIMIT + 1) }, `{"a":"${atLimit}x"}`);
     expect(overLimit).toEqual({ outcome: { status: 413, text: '{"error":"entity.too.large"}' }, fallback: 1 });
-    expect((await read({ ...json, "Transfer-Encoding": "chunked" }, "{}")).fallback).toBe(1);
     expect((await read({ ...json, "Content-Length": "2", "Content-Encoding": "identity" }, "{}")).fallback).toBe(1);
     expect((await read({ "Content-Type": "text/plain", "Content-Length": "2" }, "{}")).fallback).toBe(1);
+  });
+
+  it("reads a body that arrives in several pieces as express.json does", async () => {
+    const body = '{"localPart": "info", "quotaMb": 12}';
+    const pieces = [body.slice(0, 3), body.slice(3, 20), body.slice(20)];
+    const sendInPieces = async (port: number) => {
+      const socket = await new Promise<net.Socket>((resolve) => {
+        const s = net.connect(port, "127.0.0.1", () => resolve(s));
+      });
+      const answer = new Promise<string>((resolve) => {
+        let text = "";
+        socket.on("data", (c: Buffer) => {
+          text += c.toString("utf8");
+          if (text.includes("\r\n\r\n{")) resolve(text.slice(text.indexOf("\r\n\r\n") + 4));
+        });
+      });
+      socket.write(
+        `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      for (const piece of pieces) {
+        await new Promise((r) => setTimeout(r, 20));
+        socket.write(piece);
+      }
+      const text = await answer;
+      socket.destroy();
+      return text;
+    };
+    const before = fallbackCalls;
+    const mine = await sendInPieces(direct.port);
+    expect(fallbackCalls).toBe(before);
+    expect(mine).toBe(await sendInPieces(parser.port));
+    expect(JSON.parse(mine)).toEqual({ body: { localPart: "info", quotaMb: 12 } });
+  });
+
+  it("passes on a request whose body an earlier middleware has read, as body-parser does", async () => {
+    const twice = await serve(
+      appWith(express.Router().use(jsonBody({ limitBytes: LIMIT }), jsonBody({ limitBytes: LIMIT }))),
+    );
+    try {
+      const outcome = await twice.send(
+        { "Content-Type": "application/json", "Content-Length": "7" },
+        Buffer.from('{"a":1}'),
+      );
+      expect(outcome).toEqual({ status: 200, text: '{"body":{"a":1}}' });
+    } finally {
+      twice.server.close();
+    }
+  });
+
+  it("calls the next middleware in the request's own async context", async () => {
+    const context = new AsyncLocalStorage<string>();
+    const app = express();
+    app.post(
+      "/",
+      (_req, _res, next) => context.run("request-1", next),
+      jsonBody({ limitBytes: LIMIT }),
+      (_req, res) => {
+        res.json({ context: context.getStore() ?? null });
+      },
+    );
+    const { server, send } = await serve(app);
+    try {
+      const outcome = await send({ "Content-Type": "application/json", "Content-Length": "2" }, Buffer.from("{}"));
+      expect(outcome).toEqual({ status: 200, text: '{"context":"request-1"}' });
+    } finally {
+      server.close();
+    }
   });
 
   it("fails a request whose body stops short of its Content-Length as aborted, without reading it as JSON", async () => {
@@ -161,7 +231,7 @@ describe("parseStrictJson", () => {
 });
 
 describe("bodyLimitBytes", () => {
-  it("counts a kilobyte as 1,024 bytes, in any case, and refuses what is not a size", () => {
+  it("counts a kilobyte as 1,024 bytes, in upper or lower case, and refuses what is not a size", () => {
     expect(bodyLimitBytes("16kb")).toBe(16_384);
     expect(bodyLimitBytes("16KB")).toBe(16_384);
     expect(bodyLimitBytes("2mb")).toBe(2_097_152);

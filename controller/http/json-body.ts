@@ -6,6 +6,7 @@
  * under load (docs/decisions/0164). Both paths give the same `req.body` and raise errors of the same `type`, which
  * `toHttpError` maps to one answer.
  */
+import { AsyncResource } from "node:async_hooks";
 import type { IncomingMessage } from "node:http";
 import express, { type RequestHandler } from "express";
 
@@ -38,7 +39,7 @@ export function bodyLimitBytes(limit: string): number {
 export function parseStrictJson(text: string): unknown {
   const body = text.startsWith(BOM) ? text.slice(1) : text;
   if (body.length === 0) return {};
-  // Any leading space JSON does not allow fails in JSON.parse below, with the same error.
+  // Any leading space JSON does not allow fails in JSON.parse below, with the same error type.
   const first = body.trimStart()[0];
   if (first !== "{" && first !== "[") {
     throw new BodyReadError("entity.parse.failed", 400, "a JSON body must be an object or an array");
@@ -53,6 +54,9 @@ export function parseStrictJson(text: string): unknown {
 /** Whether this request's body is read here rather than by body-parser. */
 export function readsDirectly(req: IncomingMessage, limitBytes: number): boolean {
   const { headers } = req;
+  // A body already read (or a request already gone) would never end here; body-parser passes it on at once.
+  if (!req.readable) return false;
+  // Node refuses Transfer-Encoding with a Content-Length itself; this is a second guard.
   if (headers["content-encoding"] !== undefined || headers["transfer-encoding"] !== undefined) return false;
   const type = headers["content-type"];
   const length = headers["content-length"];
@@ -83,6 +87,9 @@ export function jsonBody({ limitBytes, fallback }: JsonBodyOptions): RequestHand
     // (an Object.defineProperty per request each), which showed in the profile beside the reading itself.
     const chunks: Buffer[] = [];
     let settled = false;
+    // `next` runs in the request's async context, not the stream event's (as raw-body does), so request-scoped
+    // AsyncLocalStorage survives the body read.
+    const scope = new AsyncResource("jsonBody");
     req.on("data", (chunk: Buffer) => {
       chunks.push(chunk);
     });
@@ -91,21 +98,23 @@ export function jsonBody({ limitBytes, fallback }: JsonBodyOptions): RequestHand
       settled = true;
       // Node's parser has framed exactly Content-Length bytes, which is within the limit.
       const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8");
+      // The listener stays on the request; the bytes need not.
+      chunks.length = 0;
       let body: unknown;
       try {
         body = parseStrictJson(text);
       } catch (err) {
-        next(err);
+        scope.runInAsyncScope(next, null, err);
         return;
       }
       req.body = body;
-      next();
+      scope.runInAsyncScope(next, null);
     });
     // A request torn down before its end is destroyed with ECONNRESET "aborted".
     req.once("error", () => {
       if (settled) return;
       settled = true;
-      next(new BodyReadError("request.aborted", 400, "request aborted"));
+      scope.runInAsyncScope(next, null, new BodyReadError("request.aborted", 400, "request aborted"));
     });
   };
 }
