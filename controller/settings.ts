@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ANNOTATION_PREFIX_PATTERN, CONTROLLER_SECRET_ENV, SITE_LAYOUTS } from "../components/controller-settings";
 import { DomainValidationError, normaliseSuffix } from "../components/domain-name";
+import { BODY_LIMIT_FORM } from "./http/json-body";
 import { DKIM_KEY_SIZES, type DomainLimits, type RateLimit } from "./mailcow/api";
 
 // The zone deploys the controller with these rules (components/controller-settings.ts): one list each.
@@ -221,7 +222,7 @@ const envSchema = z.object({
   PORT: int(8080, 0, 65_535),
   BODY_LIMIT: z
     .string()
-    .regex(/^\d+(b|kb|mb)$/i, "expected a size like 16kb")
+    .regex(BODY_LIMIT_FORM, "expected a size like 16kb")
     .default("16kb"),
   DATA_DIR: z.string().min(1).default("/var/lib/mail-zone-controller"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

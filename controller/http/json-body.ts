@@ -15,6 +15,8 @@ const PLAIN_JSON = /^application\/json(?:[ \t]*;[ \t]*charset=(?:utf-8|"utf-8"))
 const DIGITS = /^\d{1,15}$/;
 const BOM = "\uFEFF";
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+/** BODY_LIMIT's form (the settings check it with this): a whole number of bytes, kilobytes or megabytes. */
+export const BODY_LIMIT_FORM = /^(\d+)(b|kb|mb)$/i;
 
 /** A body that could not be read, with body-parser's `type` and `status` so both paths fail alike. */
 export class BodyReadError extends Error {
@@ -30,7 +32,7 @@ export class BodyReadError extends Error {
 
 /** `16kb` → 16384, as body-parser counts (1 kb = 1024 bytes); the settings have checked the form. */
 export function bodyLimitBytes(limit: string): number {
-  const m = /^(\d+)(b|kb|mb)$/i.exec(limit);
+  const m = BODY_LIMIT_FORM.exec(limit);
   if (!m) throw new TypeError(`body limit ${JSON.stringify(limit)} is not a size like 16kb`);
   return Number(m[1]) * UNITS[m[2].toLowerCase()];
 }
