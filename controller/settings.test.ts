@@ -39,6 +39,15 @@ describe("loadSettings", () => {
     expect(s.mailcow.hostname).toBe("mail.example.net");
   });
 
+  it("takes BODY_LIMIT in bytes, kilobytes or megabytes, in either case, and names it when it is not a size", () => {
+    expect(loadSettings(base).bodyLimit).toBe("16kb");
+    expect(loadSettings({ ...base, BODY_LIMIT: "2MB" }).bodyLimit).toBe("2mb");
+    expect(loadSettings({ ...base, BODY_LIMIT: "512b" }).bodyLimit).toBe("512b");
+    for (const bad of ["16k", "kb", "1.5mb", "16 kb", "1gb"]) {
+      expect(problemsOf({ ...base, BODY_LIMIT: bad }).join("\n"), bad).toMatch(/BODY_LIMIT.*a size like 16kb/);
+    }
+  });
+
   it("accepts several comma-separated tokens for rotation", () => {
     const s = loadSettings({ ...base, CONTROLLER_TOKENS: `${TOKEN_A}, ${TOKEN_B}` });
     expect(s.tokens).toEqual([TOKEN_A, TOKEN_B]);
