@@ -220,10 +220,7 @@ const envSchema = z.object({
   SHUTDOWN_DEADLINE_SECONDS: int(60, 0, 3600),
   HOST: z.string().min(1).default("0.0.0.0"),
   PORT: int(8080, 0, 65_535),
-  BODY_LIMIT: z
-    .string()
-    .regex(BODY_LIMIT_FORM, "expected a size like 16kb")
-    .default("16kb"),
+  BODY_LIMIT: z.string().regex(BODY_LIMIT_FORM, "expected a size like 16kb").default("16kb"),
   DATA_DIR: z.string().min(1).default("/var/lib/mail-zone-controller"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
