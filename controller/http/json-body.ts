@@ -54,7 +54,7 @@ export function parseStrictJson(text: string): unknown {
 }
 
 /** Whether this request's body is read here rather than by body-parser. */
-export function readsDirectly(req: IncomingMessage, limitBytes: number): boolean {
+function readsDirectly(req: IncomingMessage, limitBytes: number): boolean {
   const { headers } = req;
   // A body already read (or a request already gone) would never end here; body-parser passes it on at once.
   if (!req.readable) return false;

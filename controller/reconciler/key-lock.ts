@@ -1,13 +1,11 @@
 /** Serialises async sections per key (here: a site's annotation writes), so a request and a run never interleave. */
-// Module-level, not a closure per call: tsx names each closure it creates, at a cost per request.
-const NOOP = (): void => {};
-
 export class KeyLock {
   private readonly tails = new Map<string, Promise<void>>();
 
   async run<T>(key: string, section: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
-    let release = NOOP;
+    // Assigned by the executor, which runs at once.
+    let release!: () => void;
     const mine = new Promise<void>((resolve) => {
       release = resolve;
     });
